@@ -1,0 +1,35 @@
+# Developer entry points; the targets that run code first bootstrap .venv from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: up test lint bench clean distclean
+
+up: $(VENV)/.installed
+	$(BIN)/casework dev
+
+# pytest exit code 5 (no tests collected) is deliberately not masked: it fails the target.
+test: $(VENV)/.installed
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench.run_all
+
+# The stamp makes a pyproject.toml change reinstall, and nothing else.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# Keeps .venv and the local dev data (.casework/); distclean removes those too.
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) .casework

@@ -1,0 +1,17 @@
+"""What activities need from the outside world, handed in by the worker at start."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.mailer import Mailer, Renderer
+
+
+@dataclass
+class Deps:
+    sessions: async_sessionmaker[AsyncSession]
+    mailer: Mailer
+    renderer: Renderer
+    portal_url: str
+    default_queue: str = "support"
+    default_reopen_window_seconds: int = 7 * 24 * 3600

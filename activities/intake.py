@@ -1,0 +1,222 @@
+"""Intake: resolve the customer, pick the entitlement and SLAs, set priority and queue, persist."""
+
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import outbox
+from activities.deps import Deps
+from models.cases import Case, CaseEvent
+from models.customers import Account, AccountContact, Asset, Consumer, Contact
+from models.service import Entitlement, Schedule, SlaDefinition
+from workflows import sla
+from workflows.types import IntakeInput, IntakeResult, SlaSpec
+
+INTAKE_KEY = "intake"
+# Finest grain first: an asset's entitlement beats its product's, which beats the contact's...
+GRAIN_ORDER = ("asset_id", "product_id", "contact_id", "consumer_id", "account_id")
+PREMIUM_TIERS = ("premium", "gold", "platinum")
+
+
+async def account_chain(db: AsyncSession, account_id: uuid.UUID | None) -> list[uuid.UUID]:
+    """The account and its ancestors: a site inherits its parent's entitlements."""
+    chain: list[uuid.UUID] = []
+    while account_id is not None and account_id not in chain and len(chain) < 20:
+        chain.append(account_id)
+        account_id = (
+            await db.execute(select(Account.parent_id).where(Account.id == account_id))
+        ).scalar()
+    return chain
+
+
+async def resolve_customer(db: AsyncSession, case: Case) -> None:
+    """Fill contact/account/consumer from what the case came with (contact id or an email)."""
+    if case.contact_id:
+        if case.account_id is None:
+            case.account_id = await primary_account(db, case.contact_id)
+        return
+    if case.consumer_id or not case.requester_email:
+        return
+    email = case.requester_email.strip().lower()
+    contact = (await db.execute(select(Contact).where(Contact.email == email))).scalar()
+    if contact:
+        case.contact_id = contact.id
+        case.account_id = await primary_account(db, contact.id)
+        case.requester_name = case.requester_name or contact.name
+        return
+    domain = email.rpartition("@")[2]
+    account = (
+        await db.execute(select(Account).where(Account.domains.contains([domain])).limit(1))
+    ).scalar()
+    name = case.requester_name or email.partition("@")[0]
+    if account:
+        contact = Contact(id=uuid.uuid4(), name=name, email=email)
+        db.add(contact)
+        await db.flush()
+        db.add(AccountContact(contact_id=contact.id, account_id=account.id, primary=True))
+        case.contact_id, case.account_id = contact.id, account.id
+        return
+    consumer = (await db.execute(select(Consumer).where(Consumer.email == email))).scalar()
+    if consumer is None:
+        consumer = Consumer(id=uuid.uuid4(), name=name, email=email, addresses=[])
+        db.add(consumer)
+        await db.flush()
+    case.consumer_id = consumer.id
+
+
+async def primary_account(db: AsyncSession, contact_id: uuid.UUID) -> uuid.UUID | None:
+    rows = await db.execute(
+        select(AccountContact.account_id)
+        .where(AccountContact.contact_id == contact_id)
+        .order_by(AccountContact.primary.desc())
+        .limit(1)
+    )
+    return rows.scalar()
+
+
+async def find_entitlement(db: AsyncSession, case: Case) -> Entitlement | None:
+    """The active entitlement at the finest grain whose every set field matches the case."""
+    today = datetime.now(UTC).date()
+    chain = await account_chain(db, case.account_id)
+    if case.asset_id and not case.product_id:
+        asset = await db.get(Asset, case.asset_id)
+        case.product_id = asset.product_id if asset else None
+    rows = (await db.execute(select(Entitlement).where(Entitlement.active.is_(True)))).scalars()
+    have = {
+        "asset_id": {case.asset_id},
+        "product_id": {case.product_id},
+        "contact_id": {case.contact_id},
+        "consumer_id": {case.consumer_id},
+        "account_id": set(chain),
+    }
+    best, best_rank = None, len(GRAIN_ORDER)
+    for ent in rows:
+        fields = {g: getattr(ent, g) for g in GRAIN_ORDER if getattr(ent, g) is not None}
+        if not fields or any(v not in have[g] for g, v in fields.items()):
+            continue
+        if ent.starts_on and ent.starts_on > today or ent.ends_on and ent.ends_on < today:
+            continue
+        if ent.channels and case.channel not in ent.channels:
+            continue
+        units = ent.units or {}
+        if units.get("kind") == "cases" and ent.units_used >= units.get("total", 0):
+            continue
+        rank = min(GRAIN_ORDER.index(g) for g in fields)
+        if rank < best_rank:
+            best, best_rank = ent, rank
+    return best
+
+
+async def sla_specs(db: AsyncSession, ent: Entitlement | None, priority: int) -> list[SlaSpec]:
+    if ent is not None and ent.sla_definition_ids:
+        ids = [uuid.UUID(i) for i in ent.sla_definition_ids]
+        query = select(SlaDefinition).where(SlaDefinition.id.in_(ids))
+    else:
+        query = select(SlaDefinition).where(SlaDefinition.default_for_priority == priority)
+    specs = []
+    for d in (await db.execute(query.order_by(SlaDefinition.kind.desc()))).scalars():
+        schedule = None
+        if d.schedule_id:
+            s = await db.get(Schedule, d.schedule_id)
+            schedule = {"timezone": s.timezone, "hours": s.hours, "holidays": s.holidays}
+        specs.append(
+            SlaSpec(
+                definition_id=str(d.id),
+                name=d.name,
+                kind=d.kind,
+                duration_seconds=d.duration_seconds,
+                schedule=schedule,
+                warn_at=list(d.warn_at or []),
+                pause_on=list(d.pause_on or []),
+            )
+        )
+    return specs
+
+
+def decode(data: dict) -> IntakeResult:
+    result = IntakeResult(**{k: v for k, v in data.items() if k != "slas"})
+    result.slas = [SlaSpec(**s) for s in data.get("slas", [])]
+    return result
+
+
+class IntakeActivities:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="intake_case")
+    async def intake_case(self, arg: IntakeInput) -> IntakeResult:
+        async with self.deps.sessions() as db, db.begin():
+            case = await db.get(Case, uuid.UUID(arg.case_id), with_for_update=True)
+            if case is None:
+                raise ApplicationError("no such case", type="CaseNotFound", non_retryable=True)
+            done = (
+                await db.execute(
+                    select(CaseEvent.data).where(
+                        CaseEvent.case_id == case.id, CaseEvent.key == INTAKE_KEY
+                    )
+                )
+            ).scalar()
+            if done is not None:  # a retry after the commit: the same answer again
+                return decode(done["intake"])
+            await resolve_customer(db, case)
+            ent = await find_entitlement(db, case)
+            if ent is not None and (ent.units or {}).get("kind") == "cases":
+                ent.units_used += 1
+            if not case.priority_explicit:
+                case.priority = 2 if ent is not None and ent.tier in PREMIUM_TIERS else 3
+            case.entitlement_id = ent.id if ent else None
+            case.queue = case.queue or self.deps.default_queue
+            specs = await sla_specs(db, ent, case.priority)
+            clocks = [sla.SlaClock(spec) for spec in specs]
+            for clock in clocks:
+                sla.start(clock, case.created_at)
+            now = datetime.now(UTC)
+            views = [sla.view(clock, now) for clock in clocks]
+            case.sla = views
+            dues = [datetime.fromisoformat(v["due_at"]) for v in views if v["due_at"]]
+            case.next_due_at = min(dues) if dues else None
+            case.state, case.version = "open", 1
+            result = IntakeResult(
+                priority=case.priority,
+                queue=case.queue,
+                account_id=str(case.account_id) if case.account_id else None,
+                contact_id=str(case.contact_id) if case.contact_id else None,
+                consumer_id=str(case.consumer_id) if case.consumer_id else None,
+                entitlement_id=str(ent.id) if ent else None,
+                reopen_window_seconds=(
+                    ent.reopen_window_seconds
+                    if ent and ent.reopen_window_seconds
+                    else self.deps.default_reopen_window_seconds
+                ),
+                slas=specs,
+                created_at=case.created_at.isoformat(),
+            )
+            await db.flush()
+            ack = await outbox.enqueue(
+                db,
+                case=case,
+                key=f"{case.id}:ack",
+                template="acknowledgement",
+                to="customer",
+                portal_url=self.deps.portal_url,
+                body=case.description,
+            )
+            result.notification_ids = [str(ack)] if ack else []
+            db.add(
+                CaseEvent(
+                    case_id=case.id,
+                    key=INTAKE_KEY,
+                    kind="opened",
+                    actor_role="customer",
+                    body=case.description,
+                    public=True,
+                    data={"intake": asdict(result), "channel": case.channel},
+                    at=case.created_at,
+                )
+            )
+        return result

@@ -1,0 +1,293 @@
+"""Render case notification emails from Jinja2 templates and send them over SMTP."""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_KINDS: tuple[str, ...] = (
+    "acknowledgement",
+    "assignment",
+    "question",
+    "resolution_proposed",
+    "closed",
+    "csat_survey",
+    "reply",
+    "cancelled",
+)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+MAX_SUBJECT_LENGTH = 200
+
+# Optional keys are defaulted to None so callers may omit them; StrictUndefined would
+# otherwise turn a missing optional field into a failed (and endlessly retried) activity.
+_OPTIONAL_CONTEXT_KEYS = ("body", "agent", "reason")
+_OPTIONAL_CASE_KEYS = (
+    "priority",
+    "state",
+    "reopen_window_ends_at",
+    "response_due_at",
+    "customer_name",
+)
+_REQUIRED_CONTEXT_KEYS = ("case", "recipient", "portal_url")
+_REQUIRED_CASE_KEYS = ("id", "number", "subject")
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
+_MESSAGE_ID = re.compile(r"^<[^<>@\s]+@casework>$")
+_HEADER_NAME = re.compile(r"^[!-9;-~]+$")
+# Set by build_message itself; letting `headers` override them would produce duplicate or
+# conflicting headers rather than a replacement.
+_RESERVED_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "From",
+        "To",
+        "Subject",
+        "Message-ID",
+        "Date",
+        "Reply-To",
+        "MIME-Version",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+    )
+)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def _clean_subject(subject: str) -> str:
+    # A CR/LF surviving into the Subject header would let case data inject headers.
+    flat = " ".join(_CONTROL_CHARS.sub(" ", subject).split())
+    return flat[:MAX_SUBJECT_LENGTH].rstrip()
+
+
+class Renderer:
+    """Renders notification kinds; user text only ever enters as context data."""
+
+    def __init__(self, templates_dir: Path | None = None) -> None:
+        self.env = ImmutableSandboxedEnvironment(
+            loader=FileSystemLoader(str(templates_dir or TEMPLATES_DIR)),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+
+    @staticmethod
+    def _normalise(context: dict[str, Any]) -> dict[str, Any]:
+        missing = [k for k in _REQUIRED_CONTEXT_KEYS if k not in context]
+        if missing:
+            raise ValueError(f"notification context is missing {missing}")
+        case = dict(context["case"])
+        missing = [k for k in _REQUIRED_CASE_KEYS if k not in case]
+        if missing:
+            raise ValueError(f"notification case is missing {missing}")
+        for key in _OPTIONAL_CASE_KEYS:
+            case.setdefault(key, None)
+        recipient = dict(context["recipient"])
+        recipient.setdefault("name", None)
+        recipient.setdefault("email", None)
+        ctx = dict(context)
+        for key in _OPTIONAL_CONTEXT_KEYS:
+            ctx.setdefault(key, None)
+        if ctx["agent"] is not None:
+            agent = dict(ctx["agent"])
+            agent.setdefault("name", None)
+            agent.setdefault("email", None)
+            ctx["agent"] = agent
+        ctx["case"] = case
+        ctx["recipient"] = recipient
+        # Templates append "/cases/..."; a configured trailing slash would yield "//cases".
+        ctx["portal_url"] = str(context["portal_url"]).rstrip("/")
+        return ctx
+
+    def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
+        if kind not in TEMPLATE_KINDS:
+            raise ValueError(f"unknown notification kind {kind!r}")
+        ctx = self._normalise(context)
+        subject = self.env.get_template(f"email/{kind}.subject.txt").render(ctx)
+        text = self.env.get_template(f"email/{kind}.txt").render(ctx)
+        html = self.env.get_template(f"email/{kind}.html").render(ctx)
+        return RenderedEmail(subject=_clean_subject(subject), text=text.strip() + "\n", html=html)
+
+
+def _check_header(name: str, value: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"header {name} must be a string")
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {name} contains CR/LF")
+    return value
+
+
+def build_message(
+    *,
+    rendered: RenderedEmail,
+    sender: str,
+    recipient: str,
+    message_id: str,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    """Build a multipart/alternative message; raises ValueError on unsafe header values."""
+    if not _MESSAGE_ID.match(_check_header("Message-ID", message_id)):
+        raise ValueError(f"message id {message_id!r} must look like <key@casework>")
+    msg = EmailMessage()
+    msg["From"] = _check_header("From", sender)
+    msg["To"] = _check_header("To", recipient)
+    msg["Subject"] = _check_header("Subject", rendered.subject)
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = message_id
+    if reply_to is not None:
+        msg["Reply-To"] = _check_header("Reply-To", reply_to)
+    for name, value in (headers or {}).items():
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"invalid header name {name!r}")
+        if name.lower() in _RESERVED_HEADERS:
+            raise ValueError(f"header {name} is set by build_message")
+        msg[name] = _check_header(name, value)
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    return msg
+
+
+class MailError(Exception):
+    def __init__(self, detail: str, code: int | None = None) -> None:
+        super().__init__(f"{code} {detail}" if code is not None else detail)
+        self.code = code
+        self.detail = detail
+
+
+class TransientMailError(MailError):
+    """Retrying later may succeed (4xx reply, connection or timeout failure)."""
+
+
+class PermanentMailError(MailError):
+    """Retrying will not help (5xx reply or a configuration problem)."""
+
+
+def _detail(raw: bytes | str) -> str:
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", "replace")
+    return str(raw)
+
+
+def _classify(code: int | None, detail: str) -> MailError:
+    if code is not None and 500 <= code <= 599:
+        return PermanentMailError(detail, code)
+    # 4xx and anything unrecognised (e.g. smtplib's -1 for a dropped greeting) are retried:
+    # losing a customer notification is worse than a delayed one.
+    return TransientMailError(detail, code)
+
+
+_SCHEMES = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
+
+
+class Mailer:
+    """Blocking SMTP client; callers run `send` in a worker thread."""
+
+    def __init__(self, smtp_url: str, sender: str, timeout: float = 10) -> None:
+        self.sender = sender
+        self.timeout = timeout
+        self.enabled = bool(smtp_url) and smtp_url.strip() != "smtp://disabled"
+        self.scheme = ""
+        self.host = ""
+        self.port = 0
+        self.username: str | None = None
+        self.password: str | None = None
+        if not self.enabled:
+            return
+        parts = urlsplit(smtp_url.strip())
+        if parts.scheme not in _SCHEMES:
+            raise ValueError(f"unsupported SMTP URL scheme {parts.scheme!r}")
+        if not parts.hostname:
+            raise ValueError("SMTP URL has no host")
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.port = parts.port or _SCHEMES[parts.scheme]
+        if parts.username is not None:
+            self.username = unquote(parts.username)
+            self.password = unquote(parts.password or "")
+
+    def __repr__(self) -> str:
+        # Never include the password: Mailer objects end up in logs and tracebacks.
+        if not self.enabled:
+            return "Mailer(disabled)"
+        return f"Mailer({self.scheme}://{self.host}:{self.port})"
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.scheme == "smtps":
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.scheme == "smtp+starttls":
+                smtp.starttls(context=ssl.create_default_context())
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        if not self.enabled:
+            log.debug("mail disabled; dropping %s", message.get("Message-ID"))
+            return
+        try:
+            smtp = self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._translate(exc) from exc
+        try:
+            if self.username is not None:
+                smtp.login(self.username, self.password or "")
+            refused = smtp.send_message(message, from_addr=self.sender)
+        except (smtplib.SMTPException, OSError) as exc:
+            smtp.close()
+            raise self._translate(exc) from exc
+        except BaseException:
+            smtp.close()
+            raise
+        if refused:
+            # Some recipients were accepted, so raising would make a retry resend to them.
+            log.warning("SMTP server refused some recipients: %s", refused)
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            # The message is already accepted; a failed QUIT must not trigger a resend.
+            smtp.close()
+
+    @staticmethod
+    def _translate(exc: smtplib.SMTPException | OSError) -> MailError:
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            replies = list(exc.recipients.values())
+            if replies and all(500 <= code <= 599 for code, _ in replies):
+                code, raw = replies[0]
+                return PermanentMailError(_detail(raw), code)
+            code, raw = replies[0] if replies else (None, b"all recipients refused")
+            return TransientMailError(_detail(raw), code)
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return _classify(exc.smtp_code, _detail(exc.smtp_error))
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return PermanentMailError(f"server does not support a required feature: {exc}")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return PermanentMailError(f"TLS certificate verification failed: {exc}")
+        return TransientMailError(f"{type(exc).__name__}: {exc}")

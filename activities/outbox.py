@@ -1,0 +1,91 @@
+"""The notification outbox: one row per message, created in the same transaction as its event."""
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.cases import Case, Notification
+from models.customers import Consumer, Contact
+from models.people import Agent
+
+
+def case_context(case: Case) -> dict:
+    response_due = next(
+        (v.get("due_at") for v in case.sla or [] if v.get("kind") == "response"), None
+    )
+    return {
+        "id": str(case.id),
+        "number": case.number,
+        "subject": case.subject,
+        "priority": case.priority,
+        "state": case.state,
+        "reopen_window_ends_at": (
+            case.reopen_window_ends_at.isoformat() if case.reopen_window_ends_at else None
+        ),
+        "response_due_at": response_due,
+        "customer_name": case.requester_name,
+    }
+
+
+async def customer_of(db: AsyncSession, case: Case) -> tuple[str | None, str | None]:
+    """(email, name) of whoever raised the case."""
+    if case.contact_id:
+        contact = await db.get(Contact, case.contact_id)
+        return contact.email, contact.name
+    if case.consumer_id:
+        consumer = await db.get(Consumer, case.consumer_id)
+        return consumer.email, consumer.name
+    return case.requester_email, case.requester_name
+
+
+async def enqueue(
+    db: AsyncSession,
+    *,
+    case: Case,
+    key: str,
+    template: str,
+    to: str,
+    portal_url: str,
+    body: str | None = None,
+    reason: str | None = None,
+) -> uuid.UUID | None:
+    """Add an outbox row unless one with `key` exists; returns its id (None: no recipient)."""
+    agent = await db.get(Agent, case.assigned_agent_id) if case.assigned_agent_id else None
+    if to == "agent":
+        if agent is None:
+            return None
+        email, name = agent.email, agent.name
+    else:
+        email, name = await customer_of(db, case)
+    if not email:
+        return None
+    context = {
+        "case": case_context(case),
+        "recipient": {"name": name, "email": email},
+        "body": body,
+        "reason": reason,
+        "agent": {"name": agent.name, "email": agent.email} if agent else None,
+        "portal_url": portal_url,
+    }
+    row_id = uuid.uuid4()
+    stmt = (
+        insert(Notification)
+        .values(
+            id=row_id,
+            case_id=case.id,
+            key=key,
+            template=template,
+            recipient=email,
+            recipient_name=name,
+            message_id=f"<{row_id.hex}@casework>",
+            context=context,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Notification.id)
+    )
+    inserted = (await db.execute(stmt)).scalar()
+    if inserted is not None:
+        return inserted
+    return (await db.execute(select(Notification.id).where(Notification.key == key))).scalar()

@@ -1,0 +1,184 @@
+"""Dispatch: assign waiting cases to agents, one serialised decision at a time."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import exists, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+
+from activities import outbox
+from activities.deps import Deps
+from activities.record import ROUTING_LOCK
+from models.cases import Assignment, Case, CaseEvent, Notification
+from models.people import AccountTeamMember, Agent, Skill
+from workflows.agent_choice import Candidate, pick_agent
+from workflows.lifecycle import ACTIVE
+from workflows.types import AssignmentMade, DispatchInput, DispatchResult
+
+BATCH = 500
+
+
+async def agent_loads(db: AsyncSession) -> dict[uuid.UUID, int]:
+    rows = await db.execute(
+        select(Case.assigned_agent_id, func.count())
+        .where(Case.state.in_(ACTIVE), Case.assigned_agent_id.is_not(None))
+        .group_by(Case.assigned_agent_id)
+    )
+    return dict(rows.all())
+
+
+async def previous_decisions(db: AsyncSession, key: str) -> list[AssignmentMade]:
+    rows = await db.execute(
+        select(Assignment, Case.workflow_id, Notification.id)
+        .join(Case, Case.id == Assignment.case_id)
+        .outerjoin(
+            Notification,
+            Notification.key == func.concat(Assignment.case_id, ":assignment:", Assignment.id),
+        )
+        .where(Assignment.dispatch_key == key)
+    )
+    return [
+        AssignmentMade(str(a.id), str(a.case_id), wf, str(a.agent_id), str(n) if n else None)
+        for a, wf, n in rows.all()
+    ]
+
+
+class RoutingActivities:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="dispatch_cases")
+    async def dispatch_cases(self, arg: DispatchInput) -> DispatchResult:
+        async with self.deps.sessions() as db, db.begin():
+            # Every routing decision runs under one lock: capacity is never overbooked.
+            await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK})
+            earlier = await previous_decisions(db, arg.key)
+            if earlier:
+                return DispatchResult(earlier)
+            now = datetime.now(UTC)
+            result = DispatchResult()
+            loads = await agent_loads(db)
+            if arg.enqueue_case_id:
+                await self._enqueue(db, arg, loads, now, result)
+            await self._assign_waiting(db, arg.key, loads, now, result)
+        return result
+
+    async def _enqueue(self, db, arg, loads, now, result) -> None:
+        case = await db.get(Case, uuid.UUID(arg.enqueue_case_id), with_for_update=True)
+        if case is None or case.state not in ACTIVE:
+            return
+        if case.assigned_agent_id is not None:
+            agent = await db.get(Agent, case.assigned_agent_id)
+            kept = (
+                arg.keep_agent_id == str(case.assigned_agent_id)
+                and agent.status == "available"
+                and loads.get(agent.id, 0) <= agent.capacity  # this case is already counted
+            )
+            if kept:
+                return
+            loads[case.assigned_agent_id] = loads.get(case.assigned_agent_id, 1) - 1
+            case.assigned_agent_id = None
+            result.unassigned.append(str(case.id))
+        if case.waiting_since is None:
+            case.waiting_since = now
+            db.add(
+                CaseEvent(
+                    case_id=case.id,
+                    key=f"queued:{arg.key}",
+                    kind="queued",
+                    public=False,
+                    data={"queue": case.queue, "required_skills": case.required_skills},
+                    at=now,
+                )
+            )
+        await db.flush()
+
+    async def _assign_waiting(self, db, key, loads, now, result) -> None:
+        waiting = (
+            await db.execute(
+                select(Case)
+                .where(
+                    Case.waiting_since.is_not(None),
+                    Case.assigned_agent_id.is_(None),
+                    Case.state.in_(ACTIVE),
+                )
+                .order_by(Case.priority, Case.created_at)
+                .limit(BATCH)
+                .with_for_update()
+            )
+        ).scalars()
+        waiting = list(waiting)
+        if not waiting:
+            return
+        agents = (
+            await db.execute(select(Agent).where(Agent.status == "available").with_for_update())
+        ).scalars()
+        by_id = {a.id: a for a in agents}
+        if not by_id:
+            return
+        candidates = [
+            Candidate(
+                str(a.id),
+                loads.get(a.id, 0),
+                a.capacity,
+                a.skills or {},
+                a.groups or [],
+                a.last_assigned_at,
+                a.name,
+            )
+            for a in by_id.values()
+        ]
+        round_robin = not (await db.execute(select(exists().select_from(Skill)))).scalar()
+        teams: dict[uuid.UUID, set[str]] = {}
+        accounts = {c.account_id for c in waiting if c.account_id}
+        if accounts:
+            rows = await db.execute(
+                select(AccountTeamMember.account_id, AccountTeamMember.agent_id).where(
+                    AccountTeamMember.account_id.in_(accounts)
+                )
+            )
+            for account_id, agent_id in rows.all():
+                teams.setdefault(account_id, set()).add(str(agent_id))
+        for case in waiting:
+            chosen = pick_agent(
+                candidates,
+                required_skills=case.required_skills or [],
+                queue=case.queue,
+                account_team=teams.get(case.account_id, set()),
+                round_robin=round_robin,
+            )
+            if chosen is None:
+                continue
+            chosen.load += 1
+            chosen.last_assigned_at = now
+            agent = by_id[uuid.UUID(chosen.agent_id)]
+            agent.last_assigned_at = now
+            case.assigned_agent_id, case.waiting_since = agent.id, None
+            made = Assignment(id=uuid.uuid4(), case_id=case.id, agent_id=agent.id, dispatch_key=key)
+            db.add(made)
+            db.add(
+                CaseEvent(
+                    case_id=case.id,
+                    key=f"assigned:{made.id}",
+                    kind="assigned",
+                    actor_role="system",
+                    public=False,
+                    data={"agent_id": str(agent.id), "agent": agent.name, "by": "routing"},
+                    at=now,
+                )
+            )
+            await db.flush()
+            nid = await outbox.enqueue(
+                db,
+                case=case,
+                key=f"{case.id}:assignment:{made.id}",
+                template="assignment",
+                to="agent",
+                portal_url=self.deps.portal_url,
+            )
+            result.assignments.append(
+                AssignmentMade(
+                    str(made.id), str(case.id), case.workflow_id, str(agent.id), str(nid)
+                )
+            )

@@ -1,0 +1,36 @@
+"""Runtime configuration, read from the environment (pydantic-settings)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "postgresql+psycopg://casework:casework@127.0.0.1:5432/casework",
+        validation_alias=AliasChoices("DATABASE_URL", "CASEWORK_DATABASE_URL"),
+    )
+    temporal_address: str = Field(
+        "127.0.0.1:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = Field("default", validation_alias="TEMPORAL_NAMESPACE")
+    task_queue: str = Field("casework", validation_alias="CASEWORK_TASK_QUEUE")
+    smtp_url: str = Field("smtp://disabled", validation_alias="SMTP_URL")
+    mail_from: str = Field("support@casework.localhost", validation_alias="CASEWORK_MAIL_FROM")
+    admin_token: str | None = Field(None, validation_alias="CASEWORK_ADMIN_TOKEN")
+    webhook_secret: str | None = Field(None, validation_alias="CASEWORK_WEBHOOK_SECRET")
+    api_host: str = Field("127.0.0.1", validation_alias="CASEWORK_API_HOST")
+    api_port: int = Field(8000, validation_alias="CASEWORK_API_PORT")
+    public_url: str = Field("http://127.0.0.1:8000", validation_alias="CASEWORK_PUBLIC_URL")
+    home: Path = Field(Path(".casework"), validation_alias="CASEWORK_HOME")
+    default_queue: str = Field("support", validation_alias="CASEWORK_DEFAULT_QUEUE")
+    default_reopen_window_seconds: int = 7 * 24 * 3600
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

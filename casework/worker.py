@@ -1,0 +1,53 @@
+"""The Temporal worker: CaseWorkflow, DispatchWorkflow and every activity they call."""
+
+import asyncio
+import logging
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import Deps, all_activities
+from activities.mailer import Mailer, Renderer
+from casework.settings import Settings, get_settings
+from models.db import make_engine, make_session_factory
+from workflows.case import CaseWorkflow
+from workflows.routing import DispatchWorkflow
+
+WORKFLOWS = [CaseWorkflow, DispatchWorkflow]
+log = logging.getLogger("casework.worker")
+
+
+def build_deps(settings: Settings, engine=None) -> Deps:
+    engine = engine or make_engine(settings.database_url)
+    return Deps(
+        sessions=make_session_factory(engine),
+        mailer=Mailer(settings.smtp_url, settings.mail_from),
+        renderer=Renderer(),
+        portal_url=settings.public_url.rstrip("/") + "/portal",
+        default_queue=settings.default_queue,
+        default_reopen_window_seconds=settings.default_reopen_window_seconds,
+    )
+
+
+def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=all_activities(deps),
+        max_cached_workflows=2000,
+    )
+
+
+async def run_worker(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    deps = build_deps(settings)
+    worker = build_worker(client, settings, deps)
+    log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+    await worker.run()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_worker())

@@ -1,0 +1,134 @@
+"""Cases (the read-side projection of each CaseWorkflow), their timeline, outbox and assignments."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    Sequence,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, IdMixin, utcnow
+
+OPEN_STATES = ("new", "open", "awaiting_info")
+case_number_seq = Sequence("case_number_seq", start=1000)
+
+
+def format_case_number(n: int) -> str:
+    return f"CS{n:07d}"
+
+
+class Case(IdMixin, Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        # The supervisor's queue view: open cases of a queue by due time.
+        Index(
+            "ix_cases_open_queue_due",
+            "queue",
+            "next_due_at",
+            postgresql_where=text("state IN ('new', 'open', 'awaiting_info')"),
+        ),
+        # Routing: the waiting line, highest priority then oldest first.
+        Index(
+            "ix_cases_waiting",
+            "priority",
+            "created_at",
+            postgresql_where=text("waiting_since IS NOT NULL"),
+        ),
+        # Agent load: open cases per assignee.
+        Index(
+            "ix_cases_open_by_agent",
+            "assigned_agent_id",
+            postgresql_where=text("state IN ('new', 'open', 'awaiting_info')"),
+        ),
+        Index("ix_cases_account_created", "account_id", "created_at"),
+        Index("ix_cases_state_created", "state", "created_at"),
+    )
+
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    workflow_id: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="new")
+    priority: Mapped[int] = mapped_column(Integer, default=3)
+    channel: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    requester_email: Mapped[str | None] = mapped_column(String(320))
+    requester_name: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    consumer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consumers.id"), index=True)
+    product_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("products.id"))
+    asset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assets.id"))
+    category: Mapped[dict] = mapped_column(JSONB, default=dict)
+    required_skills: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    priority_explicit: Mapped[bool] = mapped_column(default=False)
+    assigned_agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    queue: Mapped[str | None] = mapped_column(String(80))
+    waiting_since: Mapped[datetime | None]
+    entitlement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("entitlements.id"))
+    parent_case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    sla: Mapped[list[dict]] = mapped_column(JSONB, default=list)
+    next_due_at: Mapped[datetime | None]
+    breached: Mapped[bool] = mapped_column(default=False)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    reopen_window_ends_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The workflow's change counter: a late write of an older projection never wins.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class CaseEvent(Base):
+    """One line of a case's timeline; `key` makes every write idempotent."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_role: Mapped[str | None] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    public: Mapped[bool] = mapped_column(default=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSONB, default=dict)
+    at: Mapped[datetime]
+
+
+class Notification(IdMixin, Base):
+    """The outbox: a row per message to send, unique by its idempotency key."""
+
+    __tablename__ = "notifications"
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    template: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(320))
+    recipient_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    message_id: Mapped[str] = mapped_column(String(255))
+    context: Mapped[dict] = mapped_column(JSONB, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+
+class Assignment(IdMixin, Base):
+    """Each routing decision, keyed by the dispatch that made it (so a retry finds it again)."""
+
+    __tablename__ = "assignments"
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"))
+    dispatch_key: Mapped[str] = mapped_column(String(200), index=True)
+    signalled: Mapped[bool] = mapped_column(default=False)

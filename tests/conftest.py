@@ -1,0 +1,83 @@
+"""Shared fixtures: one embedded PostgreSQL per session, a clean schema per test, Temporal."""
+
+import os
+import sys
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import Deps, all_activities
+from activities.mailer import Mailer, Renderer
+from casework.devstack import create_database, start_postgres
+from models import metadata
+from models.db import make_engine, make_session_factory
+from models.migrate import upgrade
+from workflows.case import CaseWorkflow
+from workflows.routing import DispatchWorkflow
+
+BIN = Path(sys.prefix) / "bin"
+
+
+@pytest.fixture(scope="session")
+def pg_root(tmp_path_factory):
+    """A PostgreSQL server: TEST_DATABASE_URL's, or the embedded one from the wheel."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    handle = start_postgres(tmp_path_factory.mktemp("pg") / "data")
+    yield handle.uri
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_root):
+    url = create_database(pg_root, "casework_test")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def sessions(database_url):
+    """A session factory on a freshly emptied schema."""
+    engine = make_engine(database_url, pool_size=5)
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield make_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def ts_env():
+    """The time-skipping test server: a 7-day window passes in milliseconds."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server")
+    )
+    yield env
+    await env.shutdown()
+
+
+def make_deps(sessions, smtp_url: str = "smtp://disabled") -> Deps:
+    return Deps(
+        sessions=sessions,
+        mailer=Mailer(smtp_url, "support@casework.test"),
+        renderer=Renderer(),
+        portal_url="http://casework.test/portal",
+    )
+
+
+@asynccontextmanager
+async def running_worker(client, deps: Deps, task_queue: str | None = None):
+    task_queue = task_queue or f"tq-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CaseWorkflow, DispatchWorkflow],
+        activities=all_activities(deps),
+    ):
+        yield task_queue

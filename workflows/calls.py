@@ -1,0 +1,82 @@
+"""Every activity a workflow calls, by name, with its timeout and bounded retry policy.
+
+Workflows import this module, never the activity implementations (which do I/O).
+"""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from workflows.types import (
+    DispatchInput,
+    DispatchResult,
+    IntakeInput,
+    IntakeResult,
+    RecordInput,
+    RecordResult,
+    SendInput,
+    SendResult,
+)
+
+# Database steps run as local activities: one workflow task instead of three at intake.
+DB_TIMEOUT = timedelta(seconds=30)
+DB_SCHEDULE_TO_CLOSE = timedelta(minutes=30)  # survives a database outage of many minutes
+DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=200,
+)
+# Mail goes over the network to servers we do not own: longer, patient retries.
+SEND_TIMEOUT = timedelta(seconds=60)
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=50,
+    non_retryable_error_types=["PermanentMailError"],
+)
+
+
+async def intake_case(arg: IntakeInput) -> IntakeResult:
+    return await workflow.execute_local_activity(
+        "intake_case",
+        arg,
+        result_type=IntakeResult,
+        start_to_close_timeout=DB_TIMEOUT,
+        schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
+        retry_policy=DB_RETRY,
+    )
+
+
+async def record_case_event(arg: RecordInput) -> RecordResult:
+    return await workflow.execute_local_activity(
+        "record_case_event",
+        arg,
+        result_type=RecordResult,
+        start_to_close_timeout=DB_TIMEOUT,
+        schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
+        retry_policy=DB_RETRY,
+    )
+
+
+async def dispatch_cases(arg: DispatchInput) -> DispatchResult:
+    return await workflow.execute_local_activity(
+        "dispatch_cases",
+        arg,
+        result_type=DispatchResult,
+        start_to_close_timeout=DB_TIMEOUT,
+        schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
+        retry_policy=DB_RETRY,
+    )
+
+
+async def send_notification(arg: SendInput) -> SendResult:
+    return await workflow.execute_activity(
+        "send_notification",
+        arg,
+        result_type=SendResult,
+        start_to_close_timeout=SEND_TIMEOUT,
+        retry_policy=SEND_RETRY,
+    )

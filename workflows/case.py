@@ -1,0 +1,363 @@
+"""CaseWorkflow: one durable program per customer case, from intake to close."""
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from workflows import calls, lifecycle, routing, sla
+from workflows.lifecycle import ACTIVE, CLOSED, OPEN, RESOLVED, TERMINAL
+from workflows.types import (
+    ActionInput,
+    ActionResult,
+    AssignedSignal,
+    CaseProjection,
+    DispatchInput,
+    IntakeInput,
+    Notify,
+    RecordInput,
+    SendInput,
+)
+
+ACTION_NOT_ALLOWED = "ActionNotAllowed"
+INVALID_ACTION = "InvalidAction"
+
+
+@dataclass
+class CaseState:
+    """Everything the workflow knows; carried whole across continue-as-new."""
+
+    state: str = lifecycle.NEW
+    version: int = 0
+    priority: int = 3
+    queue: str = "support"
+    assigned_agent_id: str | None = None
+    entitlement_id: str | None = None
+    reopen_window_seconds: int = 7 * 24 * 3600
+    reopen_window_ends_at: str | None = None
+    reopen_count: int = 0
+    resolution: str | None = None
+    resolved_at: str | None = None
+    closed_at: str | None = None
+    clocks: list[sla.SlaClock] = field(default_factory=list)
+    assignments_seen: list[str] = field(default_factory=list)
+    intake_done: bool = False
+
+
+@dataclass
+class CaseInput:
+    case_id: str
+    number: str
+    carried: CaseState | None = None
+
+
+@workflow.defn(name="CaseWorkflow")
+class CaseWorkflow:
+    def __init__(self) -> None:
+        self.s = CaseState()
+        self.case_id = ""
+        self.lock = asyncio.Lock()
+        self.sending = 0
+
+    # ----- the life of a case -------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, arg: CaseInput) -> str:
+        self.case_id = arg.case_id
+        if arg.carried is not None:
+            self.s = arg.carried
+        else:
+            await self._intake()
+        while self.s.state not in TERMINAL:
+            if workflow.info().is_continue_as_new_suggested():
+                await self._settle()
+                workflow.continue_as_new(CaseInput(arg.case_id, arg.number, self.s))
+            await self._wait_for_change_or_deadline()
+        await self._settle()
+        return self.s.state
+
+    async def _settle(self) -> None:
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self.sending == 0
+        )
+
+    async def _intake(self) -> None:
+        got = await calls.intake_case(IntakeInput(self.case_id))
+        s = self.s
+        s.priority, s.queue = got.priority, got.queue
+        s.entitlement_id = got.entitlement_id
+        s.reopen_window_seconds = got.reopen_window_seconds
+        started = datetime.fromisoformat(got.created_at)
+        s.clocks = [sla.SlaClock(spec) for spec in got.slas]
+        for clock in s.clocks:
+            sla.start(clock, started)
+        s.state, s.version, s.intake_done = OPEN, 1, True
+        self._send(got.notification_ids)
+        routed = await routing.dispatch(
+            DispatchInput(key=f"{self.case_id}:intake", enqueue_case_id=self.case_id),
+            own_case_id=self.case_id,
+        )
+        self._take_own(routed)
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        now = workflow.now()
+        deadline = self._next_deadline(now)
+        version = self.s.version
+        if deadline is not None and deadline[0] <= now:
+            await self._fire(deadline[1])
+            return
+        timeout = (deadline[0] - now).total_seconds() if deadline else None
+        try:
+            await workflow.wait_condition(lambda: self.s.version != version, timeout=timeout)
+        except TimeoutError:
+            await self._fire(deadline[1])
+
+    def _next_deadline(self, now: datetime) -> tuple[datetime, tuple] | None:
+        candidates: list[tuple[datetime, tuple]] = []
+        if self.s.state == RESOLVED and self.s.reopen_window_ends_at:
+            ends = datetime.fromisoformat(self.s.reopen_window_ends_at)
+            candidates.append((ends, ("window",)))
+        for i, clock in enumerate(self.s.clocks):
+            nxt = sla.next_threshold(clock, now)
+            if nxt:
+                candidates.append((nxt[0], ("sla", i, nxt[1])))
+        return min(candidates, key=lambda c: c[0]) if candidates else None
+
+    async def _fire(self, what: tuple) -> None:
+        async with self.lock:
+            if what[0] == "window":
+                if self.s.state == RESOLVED:
+                    await self._close("lapsed", key=f"lapse:{self.s.reopen_count}")
+            else:
+                await self._threshold(self.s.clocks[what[1]], what[2])
+
+    async def _threshold(self, clock: sla.SlaClock, fraction: float) -> None:
+        now = workflow.now()
+        if fraction >= sla.BREACH:
+            clock.breached = True
+            kind, template = "sla_breached", "sla_breached"
+        else:
+            clock.warned.append(fraction)
+            kind, template = "sla_warning", "sla_warning"
+        notify = [Notify(template, "agent")] if self.s.assigned_agent_id else []
+        await self._record(
+            kind,
+            key=f"sla:{clock.spec.definition_id}:{fraction}",
+            public=False,
+            data={"sla": clock.spec.name, "kind": clock.spec.kind, "fraction": fraction},
+            notify=notify,
+            now=now,
+        )
+
+    async def _close(self, reason: str, *, key: str) -> None:
+        now = workflow.now()
+        self.s.state = CLOSED
+        self.s.closed_at = now.isoformat()
+        await self._record(
+            "closed",
+            key=key,
+            data={"reason": reason},
+            notify=[Notify("closed", "customer", reason=reason), Notify("csat_survey", "customer")],
+            now=now,
+        )
+
+    # ----- agent and customer actions -----------------------------------------------------
+
+    @workflow.update(name="act")
+    async def act(self, a: ActionInput) -> ActionResult:
+        await workflow.wait_condition(lambda: self.s.intake_done)
+        async with self.lock:
+            # Re-checked under the lock: two actions accepted together must not both apply.
+            self._check(a)
+            await self._apply(a, workflow.current_update_info().id)
+            return ActionResult(self.s.state, self.s.version)
+
+    @act.validator
+    def _validate(self, a: ActionInput) -> None:
+        self._check(a)
+
+    def _check(self, a: ActionInput) -> None:
+        why = lifecycle.refusal(a.action, self.s.state)
+        if why:
+            raise ApplicationError(why, type=ACTION_NOT_ALLOWED, non_retryable=True)
+        if a.action == "assign" and not a.agent_id:
+            raise ApplicationError("agent_id is required", type=INVALID_ACTION)
+        if a.action == "change-priority" and a.priority not in (1, 2, 3, 4):
+            raise ApplicationError("priority must be 1..4", type=INVALID_ACTION)
+        if a.action in ("respond", "note", "await-info", "customer-reply") and not a.body:
+            raise ApplicationError("body is required", type=INVALID_ACTION)
+        if a.action == "assign" and a.agent_id == self.s.assigned_agent_id:
+            raise ApplicationError("already assigned to that agent", type=ACTION_NOT_ALLOWED)
+
+    async def _apply(self, a: ActionInput, update_id: str) -> None:
+        s, now = self.s, workflow.now()
+        key = f"{a.action}:{update_id}"
+        before, previous_agent = s.state, s.assigned_agent_id
+        s.state = lifecycle.next_state(a.action, before)
+        reopened = lifecycle.is_reopen(a.action, before)
+        public, notify, data, set_assignee = True, [], {}, False
+        body = a.body
+        match a.action:
+            case "assign":
+                s.assigned_agent_id, set_assignee = a.agent_id, True
+                public = False
+                notify = [Notify("assignment", "agent")]
+                data = {"agent_id": a.agent_id, "previous_agent_id": previous_agent}
+            case "respond":
+                for clock in s.clocks:
+                    if clock.spec.kind == "response":
+                        sla.stop(clock, now)
+                notify = [Notify("reply", "customer", body=body)]
+            case "note":
+                public = False
+            case "await-info":
+                notify = [Notify("question", "customer", body=body)]
+            case "change-priority":
+                data = {"from": s.priority, "to": a.priority}
+                s.priority = a.priority
+                public = False
+            case "resolve":
+                body = a.body or a.reason
+                s.resolution, s.resolved_at = body, now.isoformat()
+                ends = now + timedelta(seconds=s.reopen_window_seconds)
+                s.reopen_window_ends_at = ends.isoformat()
+                for clock in s.clocks:
+                    if clock.spec.kind == "resolution":
+                        sla.stop(clock, now)
+                notify = [Notify("resolution_proposed", "customer", body=body)]
+            case "accept":
+                s.closed_at = now.isoformat()
+                data = {"reason": "accepted"}
+                notify = [
+                    Notify("closed", "customer", reason="accepted"),
+                    Notify("csat_survey", "customer"),
+                ]
+            case "reject":
+                body = a.reason
+            case "cancel":
+                body = a.reason
+                for clock in s.clocks:
+                    sla.stop(clock, now)
+                notify = [Notify("cancelled", "customer", reason=a.reason)]
+        if reopened:
+            s.reopen_count += 1
+            s.reopen_window_ends_at, s.resolved_at, s.resolution = None, None, None
+            for clock in s.clocks:
+                if clock.spec.kind == "resolution":
+                    sla.start(clock, now)  # resumes from its elapsed time
+            data["reopened"] = True
+        for clock in s.clocks:
+            sla.follow_state(clock, s.state, now)
+        await self._record(
+            a.action.replace("-", "_"),
+            key=key,
+            actor=(a.actor_role, a.actor_id),
+            body=body,
+            public=public,
+            data=data,
+            notify=notify,
+            now=now,
+            set_assignee=set_assignee,
+        )
+        freed = (before in ACTIVE and s.state not in ACTIVE) or (
+            set_assignee and previous_agent is not None
+        )
+        if reopened:
+            routed = await routing.dispatch(
+                DispatchInput(f"{self.case_id}:{key}", self.case_id, keep_agent_id=previous_agent),
+                own_case_id=self.case_id,
+            )
+            self._take_own(routed)
+        elif freed:
+            await routing.dispatch(DispatchInput(f"{self.case_id}:{key}"))
+
+    @workflow.signal(name=routing.ASSIGNED_SIGNAL)
+    def assigned(self, sig: AssignedSignal) -> None:
+        if sig.assignment_id in self.s.assignments_seen or self.s.state not in ACTIVE:
+            return
+        self.s.assignments_seen.append(sig.assignment_id)
+        self.s.assigned_agent_id = sig.agent_id
+        self.s.version += 1
+        if sig.notification_id:
+            self._send([sig.notification_id])
+
+    def _take_own(self, routed) -> None:
+        for made in routed.assignments:
+            if made.case_id == self.case_id:
+                self.assigned(
+                    AssignedSignal(made.assignment_id, made.agent_id, made.notification_id)
+                )
+        if self.case_id in routed.unassigned:
+            self.s.assigned_agent_id = None
+
+    @workflow.query(name="state")
+    def state(self) -> CaseState:
+        return self.s
+
+    # ----- persistence and notifications --------------------------------------------------
+
+    async def _record(
+        self,
+        kind: str,
+        *,
+        key: str,
+        now: datetime,
+        actor: tuple[str | None, str | None] = (None, None),
+        body: str | None = None,
+        public: bool = True,
+        data: dict | None = None,
+        notify: list[Notify] | None = None,
+        set_assignee: bool = False,
+    ) -> None:
+        self.s.version += 1
+        recorded = await calls.record_case_event(
+            RecordInput(
+                case_id=self.case_id,
+                key=key,
+                kind=kind,
+                at=now.isoformat(),
+                actor_role=actor[0],
+                actor_id=actor[1],
+                body=body,
+                public=public,
+                data=data or {},
+                projection=self._projection(now, set_assignee),
+                notify=notify or [],
+            )
+        )
+        self._send(recorded.notification_ids)
+
+    def _projection(self, now: datetime, set_assignee: bool) -> CaseProjection:
+        s = self.s
+        views = [sla.view(clock, now) for clock in s.clocks]
+        dues = [datetime.fromisoformat(v["due_at"]) for v in views if v["due_at"]]
+        return CaseProjection(
+            version=s.version,
+            state=s.state,
+            priority=s.priority,
+            assigned_agent_id=s.assigned_agent_id,
+            set_assignee=set_assignee,
+            reopen_count=s.reopen_count,
+            reopen_window_ends_at=s.reopen_window_ends_at,
+            resolved_at=s.resolved_at,
+            closed_at=s.closed_at,
+            resolution=s.resolution,
+            sla=views,
+            next_due_at=min(dues).isoformat() if dues else None,
+            breached=any(c.breached for c in s.clocks),
+        )
+
+    def _send(self, notification_ids: list[str]) -> None:
+        for nid in notification_ids:
+            self.sending += 1
+            asyncio.create_task(self._send_one(nid))
+
+    async def _send_one(self, notification_id: str) -> None:
+        try:
+            await calls.send_notification(SendInput(notification_id))
+        except Exception as err:  # retries exhausted: the outbox row keeps the error
+            workflow.logger.warning("notification %s not sent: %s", notification_id, err)
+        finally:
+            self.sending -= 1

@@ -1,0 +1,144 @@
+"""Dataclasses that cross the Temporal boundary: workflow, update, signal and activity I/O.
+
+Times are ISO 8601 strings so histories stay readable and converter-agnostic. New fields get
+defaults, so running workflows keep decoding old payloads.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SlaSpec:
+    definition_id: str
+    name: str
+    kind: str  # response | resolution
+    duration_seconds: int
+    schedule: dict | None = None  # workflows.calendar.Schedule.to_dict(); None = 24x7
+    warn_at: list[float] = field(default_factory=lambda: [0.5, 0.75])
+    pause_on: list[str] = field(default_factory=lambda: ["awaiting_info"])
+
+
+@dataclass
+class IntakeInput:
+    case_id: str
+
+
+@dataclass
+class IntakeResult:
+    priority: int
+    queue: str
+    account_id: str | None = None
+    contact_id: str | None = None
+    consumer_id: str | None = None
+    entitlement_id: str | None = None
+    reopen_window_seconds: int = 7 * 24 * 3600
+    slas: list[SlaSpec] = field(default_factory=list)
+    notification_ids: list[str] = field(default_factory=list)
+    created_at: str = ""
+
+
+@dataclass
+class AssignmentMade:
+    assignment_id: str
+    case_id: str
+    workflow_id: str
+    agent_id: str
+    notification_id: str | None = None
+
+
+@dataclass
+class DispatchInput:
+    """Route waiting cases; `key` makes a retried dispatch return the same decisions."""
+
+    key: str
+    enqueue_case_id: str | None = None
+    keep_agent_id: str | None = None  # on reopen: keep this agent if capacity allows
+
+
+@dataclass
+class DispatchResult:
+    assignments: list[AssignmentMade] = field(default_factory=list)
+    unassigned: list[str] = field(default_factory=list)  # case ids put back in the queue
+
+
+@dataclass
+class Notify:
+    template: str
+    to: str  # customer | agent
+    body: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class CaseProjection:
+    """The case view fields the workflow owns, written to PostgreSQL after each change."""
+
+    version: int
+    state: str
+    priority: int
+    assigned_agent_id: str | None
+    reopen_count: int
+    reopen_window_ends_at: str | None
+    resolved_at: str | None
+    closed_at: str | None
+    resolution: str | None
+    sla: list[dict]
+    next_due_at: str | None
+    breached: bool
+    set_assignee: bool = False  # only an explicit assign writes the assignee; routing owns it
+
+
+@dataclass
+class RecordInput:
+    case_id: str
+    key: str
+    kind: str
+    at: str
+    actor_role: str | None = None
+    actor_id: str | None = None
+    body: str | None = None
+    public: bool = True
+    data: dict = field(default_factory=dict)
+    projection: CaseProjection | None = None
+    notify: list[Notify] = field(default_factory=list)
+
+
+@dataclass
+class RecordResult:
+    notification_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SendInput:
+    notification_id: str
+
+
+@dataclass
+class SendResult:
+    status: str  # sent | failed | skipped
+
+
+@dataclass
+class ActionInput:
+    """One agent or customer action (an update on the case workflow)."""
+
+    action: str
+    actor_role: str
+    actor_id: str | None = None
+    body: str | None = None
+    agent_id: str | None = None
+    priority: int | None = None
+    reason: str | None = None
+
+
+@dataclass
+class ActionResult:
+    state: str
+    version: int
+
+
+@dataclass
+class AssignedSignal:
+    assignment_id: str
+    agent_id: str
+    notification_id: str | None = None
