@@ -81,3 +81,47 @@ async def running_worker(client, deps: Deps, task_queue: str | None = None):
         activities=all_activities(deps),
     ):
         yield task_queue
+
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+@pytest.fixture
+async def api(sessions, database_url, ts_env):
+    """An httpx client on the real app (ASGI), as admin; Temporal is the time-skipping server.
+
+    `api.task_queue` is the queue the app starts workflows on: run a worker on it with
+    `running_worker(ts_env.client, make_deps(sessions), api.task_queue)`.
+    """
+    import httpx
+
+    from api.app import create_app
+    from casework.settings import Settings
+
+    settings = Settings(
+        DATABASE_URL=database_url,
+        CASEWORK_ADMIN_TOKEN=ADMIN_TOKEN,
+        CASEWORK_TASK_QUEUE=f"tq-{uuid.uuid4().hex[:8]}",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        app.state.temporal.client = ts_env.client
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://casework.test",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        ) as client:
+            client.task_queue = settings.task_queue
+            client.app = app
+            yield client
+
+
+async def mint(api, role: str, subject_id=None) -> dict:
+    """Headers for a freshly minted token of `role` acting as `subject_id`."""
+    body = {"role": role}
+    if subject_id is not None:
+        body["subject_id"] = str(subject_id)
+    r = await api.post("/api/v1/tokens", json=body)
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}

@@ -1,0 +1,76 @@
+"""Request dependencies as Annotated aliases: database session, Temporal client, caller."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.auth import COOKIE, Principal, principal_for
+from api.errors import unavailable
+from casework.settings import Settings
+
+
+class TemporalConnector:
+    """Connects on first use, so the API starts (and answers 503) while Temporal is away."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: Client | None = None
+        self.lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        if self.client is not None:
+            return self.client
+        async with self.lock:
+            if self.client is None:
+                try:
+                    self.client = await asyncio.wait_for(
+                        Client.connect(
+                            self.settings.temporal_address,
+                            namespace=self.settings.temporal_namespace,
+                        ),
+                        timeout=5,
+                    )
+                except Exception as err:
+                    raise unavailable(f"the workflow engine is not reachable: {err}") from err
+        return self.client
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.sessions
+
+
+async def get_client(request: Request) -> Client:
+    return await request.app.state.temporal.get()
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.cookies.get(COOKIE)
+
+
+async def get_principal(request: Request) -> Principal:
+    async with request.app.state.sessions() as db:
+        return await principal_for(db, bearer(request))
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
+ClientDep = Annotated[Client, Depends(get_client)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

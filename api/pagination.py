@@ -1,0 +1,47 @@
+"""Keyset pagination: `limit` and an opaque `cursor` over (created_at, id)."""
+
+import base64
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
+from sqlalchemy import Select, and_, or_
+
+from api.errors import Problem
+
+LimitQ = Annotated[int, Query(ge=1, le=500)]
+CursorQ = Annotated[str | None, Query(max_length=200)]
+
+
+def encode(created_at: datetime, row_id: uuid.UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, row_id = json.loads(raw)
+        return datetime.fromisoformat(at), uuid.UUID(row_id)
+    except Exception as err:
+        raise Problem(
+            422, "the cursor is not valid", errors=[{"loc": ["query", "cursor"]}]
+        ) from err
+
+
+def page(query: Select, model, limit: int, cursor: str | None) -> Select:
+    if cursor:
+        at, row_id = decode(cursor)
+        query = query.where(
+            or_(model.created_at > at, and_(model.created_at == at, model.id > row_id))
+        )
+    return query.order_by(model.created_at, model.id).limit(limit + 1)
+
+
+def result(rows: list, limit: int, to_item) -> dict:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = encode(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return {"items": [to_item(r) for r in rows], "next_cursor": nxt}

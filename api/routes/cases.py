@@ -1,0 +1,300 @@
+"""Cases: open from any channel, read, list, timeline, notifications, and actions."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api import visibility
+from api.auth import Principal, require
+from api.case_service import open_case
+from api.deps import ClientDep, CurrentPrincipal, SessionDep, SessionsDep, SettingsDep
+from api.errors import Problem, not_found
+from api.pagination import CursorQ, page, result
+from api.schemas.cases import (
+    ActionBody,
+    CaseCreate,
+    CasePage,
+    CaseRead,
+    EventPage,
+    NotificationPage,
+    State,
+)
+from models.cases import Case, CaseEvent, Notification
+from models.customers import AccountContact, Asset, Consumer, Contact, Product
+from models.people import Agent
+from workflows.calendar import Schedule, business_seconds_between
+from workflows.case import ACTION_NOT_ALLOWED, CaseWorkflow
+from workflows.lifecycle import ACTIONS, TERMINAL
+from workflows.types import ActionInput
+
+router = APIRouter(tags=["cases"])
+CaseId = Annotated[uuid.UUID, Path(description="The case id (UUID)")]
+LATER_ACTIONS = ("request-field-service", "escalate-itsm")
+
+# Who may take each action (admin may take all).
+ACTION_ROLES = {
+    "assign": ("agent", "supervisor"),
+    "respond": ("agent",),
+    "note": ("agent",),
+    "await-info": ("agent",),
+    "customer-reply": ("contact", "consumer", "integration"),
+    "change-priority": ("agent", "supervisor"),
+    "resolve": ("agent",),
+    "accept": ("contact", "consumer"),
+    "reject": ("contact", "consumer"),
+    "cancel": ("agent", "supervisor"),
+}
+REQUIRED = {
+    "assign": "agent_id",
+    "respond": "body",
+    "note": "body",
+    "await-info": "body",
+    "customer-reply": "body",
+    "change-priority": "priority",
+    "resolve": "resolution",
+}
+
+
+def sla_now(entry: dict, now: datetime) -> dict:
+    """Remaining business time as of now, from what the workflow last wrote."""
+    remaining = entry.get("remaining_seconds", 0)
+    if entry.get("running") and entry.get("as_of"):
+        since = datetime.fromisoformat(entry["as_of"])
+        remaining -= business_seconds_between(Schedule.from_dict(entry.get("schedule")), since, now)
+    keys = ("definition_id", "name", "kind", "due_at", "paused", "warned", "breached", "stopped")
+    return {**{k: entry.get(k) for k in keys}, "remaining_seconds": round(remaining)}
+
+
+def case_view(case: Case, now: datetime | None = None) -> dict:
+    now = now or datetime.now(UTC)
+    fields = CaseRead.model_fields
+    view = {k: getattr(case, k) for k in fields if hasattr(case, k) and k != "sla"}
+    view["sla"] = [sla_now(e, now) for e in case.sla or []]
+    view["work_orders"], view["incidents"] = [], []
+    return view
+
+
+async def visible_case(db, who: Principal, case_id: uuid.UUID) -> Case:
+    query = select(Case).where(Case.id == case_id, await visibility.case_filter(db, who))
+    case = (await db.execute(query.execution_options(populate_existing=True))).scalar()
+    if case is None:
+        raise not_found()
+    return case
+
+
+def bad(field: str, msg: str) -> Problem:
+    return Problem(422, msg, errors=[{"loc": ["body", field], "msg": msg}])
+
+
+async def check_requester(db, who: Principal, body: CaseCreate) -> dict:
+    """Who the case is for, checked against what exists and what the caller may act for."""
+    fields = body.model_dump(exclude={"email", "name", "category"})
+    fields["category"] = body.category.model_dump(exclude_none=True) if body.category else {}
+    fields["requester_email"] = body.email.lower() if body.email else None
+    fields["requester_name"] = body.name
+    if who.is_customer:
+        for internal in ("priority", "queue", "required_skills", "parent_case_id"):
+            if getattr(body, internal):
+                raise bad(internal, f"customers cannot set {internal}")
+        if who.role == "contact":
+            fields.update(contact_id=who.subject_id, consumer_id=None, requester_email=None)
+        else:
+            fields.update(consumer_id=who.subject_id, contact_id=None, requester_email=None)
+    given = [k for k in ("contact_id", "consumer_id", "requester_email") if fields.get(k)]
+    if len(given) != 1:
+        raise bad("contact_id", "give exactly one of contact_id, consumer_id or email")
+    if fields["contact_id"]:
+        contact = await db.get(Contact, fields["contact_id"])
+        if contact is None:
+            raise bad("contact_id", "no such contact")
+        accounts = (
+            (
+                await db.execute(
+                    select(AccountContact.account_id).where(AccountContact.contact_id == contact.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if fields["account_id"] and fields["account_id"] not in accounts:
+            raise bad("account_id", "the contact does not belong to that account")
+        if not fields["account_id"] and len(accounts) > 1 and not who.is_customer:
+            pass  # intake takes the primary account
+        fields["requester_name"] = contact.name
+    elif fields["consumer_id"]:
+        consumer = await db.get(Consumer, fields["consumer_id"])
+        if consumer is None:
+            raise bad("consumer_id", "no such consumer")
+        fields["requester_name"] = consumer.name
+        fields["account_id"] = None
+    if fields.get("product_id") and await db.get(Product, fields["product_id"]) is None:
+        raise bad("product_id", "no such product")
+    if fields.get("asset_id"):
+        asset = await db.get(Asset, fields["asset_id"])
+        if asset is None:
+            raise bad("asset_id", "no such asset")
+        fields["product_id"] = fields.get("product_id") or asset.product_id
+    if fields.get("parent_case_id") and await db.get(Case, fields["parent_case_id"]) is None:
+        raise bad("parent_case_id", "no such case")
+    return fields
+
+
+@router.post("/cases", status_code=201, response_model=CaseRead, summary="Open a case")
+async def create_case(
+    body: CaseCreate,
+    db: SessionDep,
+    sessions: SessionsDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    who: CurrentPrincipal,
+):
+    require(who, "supervisor", "agent", "integration", "contact", "consumer")
+    fields = await check_requester(db, who, body)
+    await db.rollback()
+    case = await open_case(
+        sessions=sessions,
+        client=client,
+        task_queue=settings.task_queue,
+        fields=fields,
+    )
+    return case_view(case)
+
+
+@router.get("/cases", response_model=CasePage, summary="List cases the caller may see")
+async def list_cases(
+    db: SessionDep,
+    who: CurrentPrincipal,
+    state: State | None = None,
+    priority: Annotated[int | None, Query(ge=1, le=4)] = None,
+    assigned_agent_id: uuid.UUID | None = None,
+    queue: Annotated[str | None, Query(max_length=100)] = None,
+    account_id: uuid.UUID | None = None,
+    breached: bool | None = None,
+    parent_case_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: CursorQ = None,
+):
+    query = select(Case).where(await visibility.case_filter(db, who))
+    filters = {
+        "state": state,
+        "priority": priority,
+        "assigned_agent_id": assigned_agent_id,
+        "queue": queue,
+        "account_id": account_id,
+        "breached": breached,
+        "parent_case_id": parent_case_id,
+    }
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Case, name) == value)
+    rows = (await db.execute(page(query, Case, limit, cursor))).scalars().all()
+    now = datetime.now(UTC)
+    return result(list(rows), limit, lambda c: case_view(c, now))
+
+
+@router.get("/cases/{case_id}", response_model=CaseRead, summary="Read one case")
+async def get_case(case_id: CaseId, db: SessionDep, who: CurrentPrincipal):
+    return case_view(await visible_case(db, who, case_id))
+
+
+@router.get(
+    "/cases/{case_id}/timeline", response_model=EventPage, summary="Every event, oldest first"
+)
+async def timeline(
+    case_id: CaseId,
+    db: SessionDep,
+    who: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    cursor: Annotated[int | None, Query(ge=0)] = None,
+):
+    await visible_case(db, who, case_id)
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id)
+    if not who.is_staff and who.role != "integration":
+        query = query.where(CaseEvent.public.is_(True))
+    if cursor is not None:
+        query = query.where(CaseEvent.id > cursor)
+    rows = (await db.execute(query.order_by(CaseEvent.id).limit(limit + 1))).scalars().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        {k: getattr(e, k) for k in ("id", "kind", "at", "actor_role", "actor_id", "public", "body")}
+        | {"data": {k: v for k, v in (e.data or {}).items() if k != "intake"}}
+        for e in rows
+    ]
+    return {"items": items, "next_cursor": str(rows[-1].id) if more else None}
+
+
+@router.get(
+    "/cases/{case_id}/notifications",
+    response_model=NotificationPage,
+    summary="Every notification sent for the case",
+)
+async def notifications(case_id: CaseId, db: SessionDep, who: CurrentPrincipal):
+    require(who, "supervisor", "agent", "integration")
+    await visible_case(db, who, case_id)
+    rows = await db.execute(
+        select(Notification)
+        .where(Notification.case_id == case_id)
+        .order_by(Notification.created_at, Notification.id)
+    )
+    return {"items": list(rows.scalars()), "next_cursor": None}
+
+
+@router.post(
+    "/cases/{case_id}/actions/{action}",
+    response_model=CaseRead,
+    summary="Act on a running case",
+    responses={409: {"description": "the case's state does not allow the action"}},
+)
+async def act(
+    case_id: CaseId,
+    action: Annotated[str, Path(max_length=40)],
+    db: SessionDep,
+    client: ClientDep,
+    who: CurrentPrincipal,
+    body: ActionBody | None = None,
+):
+    if action not in ACTIONS and action not in LATER_ACTIONS:
+        raise Problem(404, f"no such action {action!r}")
+    if action in LATER_ACTIONS:
+        raise Problem(409, f"{action} is not available on this installation yet")
+    require(who, *ACTION_ROLES[action])
+    case = await visible_case(db, who, case_id)
+    body = body or ActionBody()
+    needed = REQUIRED.get(action)
+    if needed and getattr(body, needed) in (None, ""):
+        raise bad(needed, f"{needed} is required for {action}")
+    if action == "assign" and await db.get(Agent, body.agent_id) is None:
+        raise bad("agent_id", "no such agent")
+    if case.state in TERMINAL:
+        raise Problem(409, f"cannot {action} a case that is {case.state}")
+    await db.rollback()  # do not hold a transaction open while the workflow works
+    arg = ActionInput(
+        action=action,
+        actor_role=who.role,
+        actor_id=str(who.subject_id) if who.subject_id else None,
+        body=body.body or body.resolution,
+        agent_id=str(body.agent_id) if body.agent_id else None,
+        priority=body.priority,
+        reason=body.reason,
+    )
+    handle = client.get_workflow_handle(case.workflow_id)
+    try:
+        await handle.execute_update(CaseWorkflow.act, arg, id=f"{action}-{uuid.uuid4()}")
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            status = 409 if cause.type == ACTION_NOT_ALLOWED else 422
+            raise Problem(status, cause.message) from err
+        raise Problem(409, str(cause or err)) from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise Problem(409, f"the case is no longer running: {err.message}") from err
+        raise
+    return case_view(await visible_case(db, who, case_id))

@@ -1,0 +1,141 @@
+"""Case API schemas: CaseCreate, ActionBody, CaseRead and the timeline/notification reads."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Channel = Literal["email", "phone", "chat", "portal", "social", "api", "event"]
+State = Literal["new", "open", "awaiting_info", "resolved", "closed", "cancelled"]
+Priority = Annotated[int, Field(ge=1, le=4)]
+# Subjects end up in email headers: one line, no control characters.
+Subject = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]*$"
+    ),
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Category(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product: Name | None = None
+    issue_type: Name | None = None
+    symptom: Name | None = None
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: Subject
+    description: Text | None = None
+    channel: Channel
+    contact_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
+    consumer_id: uuid.UUID | None = None
+    email: EmailStr | None = None
+    name: Name | None = Field(None, description="The requester's name, when opened by email")
+    product_id: uuid.UUID | None = None
+    asset_id: uuid.UUID | None = None
+    category: Category | None = None
+    priority: Priority | None = Field(None, description="1 critical … 4 low")
+    required_skills: list[Name] = Field(default_factory=list, max_length=20)
+    queue: Name | None = None
+    parent_case_id: uuid.UUID | None = None
+
+
+class ActionBody(BaseModel):
+    """Fields of every action; which are required depends on the action (see API.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    body: Text | None = None
+    agent_id: uuid.UUID | None = None
+    priority: Priority | None = None
+    resolution: Text | None = None
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class SlaRead(BaseModel):
+    definition_id: str
+    name: str
+    kind: str
+    due_at: datetime | None
+    remaining_seconds: int
+    paused: bool
+    warned: bool
+    breached: bool
+    stopped: bool
+
+
+class CaseRead(BaseModel):
+    id: uuid.UUID
+    number: str
+    workflow_id: str
+    state: State
+    priority: int
+    channel: str
+    subject: str
+    description: str | None = None
+    account_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    consumer_id: uuid.UUID | None
+    product_id: uuid.UUID | None
+    asset_id: uuid.UUID | None
+    category: dict
+    assigned_agent_id: uuid.UUID | None
+    queue: str | None
+    entitlement_id: uuid.UUID | None
+    parent_case_id: uuid.UUID | None
+    sla: list[SlaRead]
+    breached: bool
+    resolution: str | None
+    reopen_window_ends_at: datetime | None
+    reopen_count: int
+    work_orders: list[dict]
+    incidents: list[dict]
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+class CasePage(BaseModel):
+    items: list[CaseRead]
+    next_cursor: str | None
+
+
+class EventRead(BaseModel):
+    id: int
+    kind: str
+    at: datetime
+    actor_role: str | None
+    actor_id: str | None
+    public: bool
+    body: str | None
+    data: dict
+
+
+class EventPage(BaseModel):
+    items: list[EventRead]
+    next_cursor: str | None
+
+
+class NotificationRead(BaseModel):
+    id: uuid.UUID
+    channel: str
+    recipient: str
+    template: str
+    subject: str | None
+    message_id: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationRead]
+    next_cursor: str | None

@@ -1,0 +1,466 @@
+"""Pydantic Create/Read schemas for the customer and service-model catalog."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from workflows.calendar import validate_schedule
+
+T = TypeVar("T")
+MAX_DURATION = 31_536_000
+CHANNELS = ("email", "phone", "chat", "portal", "social", "api", "event")
+AgentStatus = Literal["available", "away", "offline"]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL refuses NUL in text and JSONB; refusing it here keeps it a 422, not a 503.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def text(max_length: int, min_length: int = 1):
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_no_nul),
+    ]
+
+
+def _email(value: str) -> str:
+    try:
+        # test_environment admits the reserved .test domain that development setups use.
+        validate_email(value, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as err:
+        raise ValueError(str(err)) from None
+    return value.lower()
+
+
+Name = text(200)
+Label = text(100)
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=320),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
+]
+Phone = text(40)
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+# --------------------------------------------------------------------------- customers
+
+
+class AccountCreate(Input):
+    name: Name
+    type: Literal["customer", "partner", "both"] = "customer"
+    parent_id: uuid.UUID | None = None
+    domains: list[Annotated[text(253), AfterValidator(str.lower)]] = Field([], max_length=100)
+
+
+class AccountRead(Output):
+    id: uuid.UUID
+    name: str
+    type: str
+    parent_id: uuid.UUID | None
+    domains: list[str]
+    created_at: datetime
+
+
+class ContactCreate(Input):
+    name: Name
+    email: Email
+    phone: Phone | None = None
+    account_ids: list[uuid.UUID] = Field([], max_length=50, description="the first is primary")
+
+    @field_validator("account_ids")
+    @classmethod
+    def _unique(cls, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        return list(dict.fromkeys(ids))
+
+
+class ContactRead(Output):
+    id: uuid.UUID
+    name: str
+    email: str
+    phone: str | None
+    account_ids: list[uuid.UUID]
+    primary_account_id: uuid.UUID | None
+    created_at: datetime
+
+
+class Address(Input):
+    line1: text(300)
+    city: text(120) | None = None
+    country: text(80) | None = None
+    primary: bool = False
+
+
+class ConsumerCreate(Input):
+    name: Name
+    email: Email
+    phone: Phone | None = None
+    addresses: list[Address] = Field([], max_length=20)
+
+    @field_validator("addresses")
+    @classmethod
+    def _one_primary(cls, addresses: list[Address]) -> list[Address]:
+        if sum(a.primary for a in addresses) > 1:
+            raise ValueError("at most one address may be primary")
+        return addresses
+
+
+class ConsumerRead(Output):
+    id: uuid.UUID
+    name: str
+    email: str
+    phone: str | None
+    addresses: list[dict]
+    created_at: datetime
+
+
+class ProductCreate(Input):
+    name: Name
+    sku: text(80) | None = None
+
+
+class ProductRead(Output):
+    id: uuid.UUID
+    name: str
+    sku: str | None
+    created_at: datetime
+
+
+class AssetCreate(Input):
+    product_id: uuid.UUID
+    serial: text(120) | None = None
+    account_id: uuid.UUID | None = None
+    consumer_id: uuid.UUID | None = None
+    location: text(300) | None = None
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> "AssetCreate":
+        if self.account_id and self.consumer_id:
+            raise ValueError("an asset belongs to an account or a consumer, not both")
+        return self
+
+
+class AssetRead(Output):
+    id: uuid.UUID
+    product_id: uuid.UUID
+    serial: str | None
+    account_id: uuid.UUID | None
+    consumer_id: uuid.UUID | None
+    location: str | None
+    created_at: datetime
+
+
+# --------------------------------------------------------------------------- service model
+
+
+class ScheduleSpec(Input):
+    """Business hours in a time zone; no `hours` means round the clock."""
+
+    timezone: text(64) = "UTC"
+    hours: dict[Day, list[tuple[str, str]]] | None = Field(
+        None, max_length=7, examples=[{"mon": [["09:00", "17:00"]]}]
+    )
+    holidays: list[str] = Field([], max_length=1000, examples=[["2026-12-25"]])
+
+    @field_validator("hours")
+    @classmethod
+    def _few_intervals(cls, hours):
+        # The overlap check is quadratic; a real week has a handful of intervals a day.
+        if hours and any(len(ivs) > 24 for ivs in hours.values()):
+            raise ValueError("at most 24 intervals a day")
+        return hours
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"unknown IANA time zone {name!r}") from None
+        return name
+
+    @model_validator(mode="after")
+    def _valid_calendar(self):
+        problems = validate_schedule(self.as_dict())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def as_dict(self) -> dict:
+        hours = None
+        if self.hours is not None:
+            hours = {day: [list(iv) for iv in ivs] for day, ivs in self.hours.items()}
+        return {"timezone": self.timezone, "hours": hours, "holidays": list(self.holidays)}
+
+
+class ScheduleCreate(ScheduleSpec):
+    name: Name
+    timezone: text(64)
+    hours: dict[Day, list[tuple[str, str]]] = Field(
+        max_length=7, examples=[{"mon": [["09:00", "17:00"]]}]
+    )
+
+
+class ScheduleRead(Output):
+    id: uuid.UUID
+    name: str
+    timezone: str
+    hours: dict
+    holidays: list[str]
+    created_at: datetime
+
+
+class SlaDefinitionCreate(Input):
+    name: Name
+    kind: Literal["response", "resolution"]
+    duration_seconds: int = Field(ge=1, le=MAX_DURATION)
+    schedule_id: uuid.UUID | None = None
+    warn_at: list[Annotated[float, Field(gt=0, lt=1)]] = Field([0.5, 0.75], max_length=10)
+    pause_on: list[Literal["new", "open", "awaiting_info"]] = Field(["awaiting_info"], max_length=3)
+    default_for_priority: int | None = Field(None, ge=1, le=4)
+
+    @field_validator("warn_at", "pause_on")
+    @classmethod
+    def _sorted_unique(cls, values: list) -> list:
+        return sorted(set(values))
+
+
+class SlaDefinitionRead(Output):
+    id: uuid.UUID
+    name: str
+    kind: str
+    duration_seconds: int
+    schedule_id: uuid.UUID | None
+    warn_at: list[float]
+    pause_on: list[str]
+    default_for_priority: int | None
+    created_at: datetime
+
+
+class Units(Input):
+    kind: Literal["cases", "hours"]
+    total: float = Field(gt=0, le=1_000_000)
+
+
+GRAIN = ("account_id", "contact_id", "consumer_id", "product_id", "asset_id")
+
+
+class EntitlementCreate(Input):
+    name: Name
+    account_id: uuid.UUID | None = None
+    contact_id: uuid.UUID | None = None
+    consumer_id: uuid.UUID | None = None
+    product_id: uuid.UUID | None = None
+    asset_id: uuid.UUID | None = None
+    tier: text(40) = "standard"
+    channels: list[Literal[CHANNELS]] = Field([], max_length=len(CHANNELS))
+    sla_definition_ids: list[uuid.UUID] = Field([], max_length=20)
+    reopen_window_seconds: int | None = Field(None, ge=0, le=MAX_DURATION)
+    units: Units | None = None
+    active: bool = True
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _grain_and_dates(self) -> "EntitlementCreate":
+        if not any(getattr(self, f) for f in GRAIN):
+            raise ValueError(f"an entitlement needs one of {', '.join(GRAIN)}")
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        self.channels = list(dict.fromkeys(self.channels))
+        self.sla_definition_ids = list(dict.fromkeys(self.sla_definition_ids))
+        return self
+
+
+class EntitlementRead(Output):
+    id: uuid.UUID
+    name: str
+    account_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    consumer_id: uuid.UUID | None
+    product_id: uuid.UUID | None
+    asset_id: uuid.UUID | None
+    tier: str
+    channels: list[str]
+    sla_definition_ids: list[uuid.UUID]
+    reopen_window_seconds: int | None
+    units: dict | None
+    units_used: float
+    active: bool
+    starts_on: date | None
+    ends_on: date | None
+    created_at: datetime
+
+
+# --------------------------------------------------------------------------- people
+
+
+class SkillCreate(Input):
+    name: Label
+
+
+class SkillRead(Output):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+
+
+class AgentSkill(Input):
+    name: Label
+    level: int = Field(3, ge=1, le=5)
+
+
+def _distinct_skills(skills: list[AgentSkill] | None) -> list[AgentSkill] | None:
+    if skills is not None and len({s.name for s in skills}) != len(skills):
+        raise ValueError("a skill is listed twice")
+    return skills
+
+
+AgentSkills = Annotated[list[AgentSkill], Field(max_length=100), AfterValidator(_distinct_skills)]
+Groups = Annotated[list[Label], Field(max_length=50)]
+Capacity = Annotated[int, Field(ge=0, le=1000)]
+
+
+class AgentCreate(Input):
+    name: Name
+    email: Email
+    skills: AgentSkills = []
+    capacity: Capacity = 5
+    groups: Groups = []
+    status: AgentStatus = "available"
+
+
+class AgentUpdate(Input):
+    name: Name | None = None
+    skills: AgentSkills | None = None
+    capacity: Capacity | None = None
+    groups: Groups | None = None
+
+
+class AgentAvailability(Input):
+    status: AgentStatus
+
+
+class AgentRead(Output):
+    id: uuid.UUID
+    name: str
+    email: str
+    skills: list[dict]
+    capacity: int
+    status: str
+    groups: list[str]
+    last_assigned_at: datetime | None
+    created_at: datetime
+
+    @field_validator("skills", mode="before")
+    @classmethod
+    def _as_list(cls, skills):
+        if isinstance(skills, dict):
+            return [{"name": k, "level": v} for k, v in sorted(skills.items())]
+        return skills
+
+
+class TeamMemberCreate(Input):
+    agent_id: uuid.UUID
+    role: Literal["member", "account_manager"] = "member"
+
+
+class TeamMemberRead(Output):
+    account_id: uuid.UUID
+    agent_id: uuid.UUID
+    role: str
+
+
+class TechnicianCreate(Input):
+    name: Name
+    email: Email
+    skills: list[Label] = Field([], max_length=100)
+    territory: text(120) | None = None
+    parts: list[Label] = Field([], max_length=500)
+    status: AgentStatus = "available"
+
+
+class TechnicianRead(Output):
+    id: uuid.UUID
+    name: str
+    email: str
+    skills: list[str]
+    territory: str | None
+    parts: list[str]
+    status: str
+    created_at: datetime
+
+
+class KnowledgeCreate(Input):
+    title: text(300)
+    body: text(100_000)
+    product_id: uuid.UUID | None = None
+    tags: list[Label] = Field([], max_length=50)
+    published: bool = True
+
+
+class KnowledgeRead(Output):
+    id: uuid.UUID
+    title: str
+    body: str
+    product_id: uuid.UUID | None
+    tags: list[str]
+    published: bool
+    deflections: int
+    created_at: datetime
+
+
+class Deflections(BaseModel):
+    id: uuid.UUID
+    deflections: int
+
+
+# --------------------------------------------------------------------------- SLA preview
+
+
+class SlaPreview(Input):
+    start: AwareDatetime
+    duration_seconds: int = Field(ge=0, le=MAX_DURATION)
+    schedule_id: uuid.UUID | None = None
+    schedule: ScheduleSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> "SlaPreview":
+        if self.schedule_id and self.schedule:
+            raise ValueError("give schedule_id or schedule, not both")
+        return self
+
+
+class SlaPreviewRead(BaseModel):
+    due_at: datetime

@@ -1,0 +1,33 @@
+"""Which cases a caller may see: staff all, a contact their accounts' (and sub-accounts'), a
+consumer their own. Applied to every read, so foreign cases are simply not found."""
+
+import uuid
+
+from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import Principal
+from models.cases import Case
+from models.customers import Account, AccountContact
+
+SEE_ALL = ("admin", "supervisor", "agent", "integration")
+
+
+async def contact_accounts(db: AsyncSession, contact_id: uuid.UUID) -> list[uuid.UUID]:
+    """The contact's accounts and every account below them."""
+    base = select(AccountContact.account_id.label("id")).where(
+        AccountContact.contact_id == contact_id
+    )
+    tree = base.cte("tree", recursive=True)
+    tree = tree.union(select(Account.id).where(Account.parent_id == tree.c.id))
+    return list((await db.execute(select(tree.c.id))).scalars())
+
+
+async def case_filter(db: AsyncSession, who: Principal) -> ColumnElement[bool]:
+    if who.role in SEE_ALL:
+        return true()
+    if who.role == "contact" and who.subject_id:
+        return Case.account_id.in_(await contact_accounts(db, who.subject_id))
+    if who.role == "consumer" and who.subject_id:
+        return Case.consumer_id == who.subject_id
+    return false()

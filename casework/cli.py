@@ -1,0 +1,91 @@
+"""The `casework` command: run the stack or its parts, migrate, mint tokens, try a demo case."""
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Casework: customer service in which every case is a durable workflow.")
+
+
+@app.command()
+def dev(demo: bool = typer.Option(True, help="Load the demo data set (once).")) -> None:
+    """Start everything locally: PostgreSQL, Temporal (+UI), SMTP sink, worker and API."""
+    from casework.dev import run_dev
+
+    run_dev(load_demo=demo)
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker against DATABASE_URL and TEMPORAL_ADDRESS."""
+    from casework.worker import main
+
+    main()
+
+
+@app.command()
+def api(
+    host: str = typer.Option(None, help="Bind address (default CASEWORK_API_HOST)."),
+    port: int = typer.Option(None, help="Port (default CASEWORK_API_PORT)."),
+) -> None:
+    """Serve the REST API and pages with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+    from casework.settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings), host=host or settings.api_host, port=port or settings.api_port
+    )
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply database migrations (Alembic) up to REVISION."""
+    from casework.settings import get_settings
+    from models.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+def _admin_headers(url: str) -> dict:
+    token = os.environ.get("CASEWORK_ADMIN_TOKEN")
+    path = Path(os.environ.get("CASEWORK_HOME", ".casework")) / "admin-token"
+    if not token and path.exists():
+        token = path.read_text().strip()
+    if not token:
+        raise typer.BadParameter("set CASEWORK_ADMIN_TOKEN or run `casework dev` first")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@app.command()
+def demo(
+    url: str = typer.Option("http://127.0.0.1:8000", help="The API's base URL."),
+) -> None:
+    """Walk one demo case through its life on a running stack, printing each step."""
+    from casework.demo_run import run_demo
+
+    asyncio.run(run_demo(url, _admin_headers(url)))
+
+
+@app.command()
+def token(
+    role: str = typer.Argument(..., help="admin, supervisor, agent, technician, ..."),
+    subject_id: str = typer.Option(None, help="The agent/contact/consumer it acts as."),
+    url: str = typer.Option("http://127.0.0.1:8000", help="The API's base URL."),
+) -> None:
+    """Mint an API token on a running stack."""
+    import httpx
+
+    body = {"role": role} | ({"subject_id": subject_id} if subject_id else {})
+    r = httpx.post(f"{url}/api/v1/tokens", json=body, headers=_admin_headers(url))
+    typer.echo(json.dumps(r.json(), indent=2))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,64 @@
+"""Drive CaseWorkflow directly through the Temporal client, as the API does."""
+
+import asyncio
+import uuid
+
+from sqlalchemy import select
+
+from api.case_service import open_case
+from models.cases import Case, CaseEvent, Notification
+from workflows.case import CaseWorkflow
+from workflows.types import ActionInput
+
+
+async def open_for(sessions, client, tq, who, **fields) -> Case:
+    fields = {"subject": "Router down", "channel": "email", **fields}
+    fields.setdefault("contact_id", who.id)
+    return await open_case(sessions=sessions, client=client, task_queue=tq, fields=fields)
+
+
+async def act(client, case: Case, action: str, role: str = "agent", **kw):
+    handle = client.get_workflow_handle(case.workflow_id)
+    return await handle.execute_update(
+        CaseWorkflow.act, ActionInput(action=action, actor_role=role, **kw), id=str(uuid.uuid4())
+    )
+
+
+async def row(sessions, case_id) -> Case:
+    async with sessions() as db:
+        return await db.get(Case, case_id, populate_existing=True)
+
+
+async def wait_row(sessions, case_id, check, timeout: float = 15) -> Case:
+    for _ in range(int(timeout / 0.05)):
+        got = await row(sessions, case_id)
+        if check(got):
+            return got
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"case never got there: state={got.state} agent={got.assigned_agent_id}")
+
+
+async def events(sessions, case_id) -> list[str]:
+    async with sessions() as db:
+        rows = await db.execute(
+            select(CaseEvent.kind).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        )
+        return list(rows.scalars())
+
+
+async def notifications(sessions, case_id=None) -> list[Notification]:
+    async with sessions() as db:
+        query = select(Notification).order_by(Notification.created_at)
+        if case_id:
+            query = query.where(Notification.case_id == case_id)
+        return list((await db.execute(query)).scalars())
+
+
+async def settled(sessions, case_id, count: int, timeout: float = 15) -> list[Notification]:
+    """Wait until `count` notifications of the case are no longer pending."""
+    for _ in range(int(timeout / 0.05)):
+        rows = await notifications(sessions, case_id)
+        if len(rows) >= count and all(n.status != "pending" for n in rows):
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError([(n.template, n.status) for n in rows])
