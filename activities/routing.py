@@ -62,6 +62,8 @@ class RoutingActivities:
             if arg.enqueue_case_id:
                 await self._enqueue(db, arg, loads, now, result)
             await self._assign_waiting(db, arg.key, loads, now, result)
+            if arg.enqueue_case_id:
+                await self._note_if_still_waiting(db, arg, now)
         return result
 
     async def _enqueue(self, db, arg, loads, now, result) -> None:
@@ -82,17 +84,22 @@ class RoutingActivities:
             result.unassigned.append(str(case.id))
         if case.waiting_since is None:
             case.waiting_since = now
+        await db.flush()
+
+    async def _note_if_still_waiting(self, db, arg, now) -> None:
+        case = await db.get(Case, uuid.UUID(arg.enqueue_case_id))
+        if case is not None and case.waiting_since is not None and case.assigned_agent_id is None:
             db.add(
                 CaseEvent(
                     case_id=case.id,
                     key=f"queued:{arg.key}",
                     kind="queued",
                     public=False,
+                    body="No agent with the skills and spare capacity is available; waiting.",
                     data={"queue": case.queue, "required_skills": case.required_skills},
                     at=now,
                 )
             )
-        await db.flush()
 
     async def _assign_waiting(self, db, key, loads, now, result) -> None:
         waiting = (

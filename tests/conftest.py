@@ -1,7 +1,9 @@
 """Shared fixtures: one embedded PostgreSQL per session, a clean schema per test, Temporal."""
 
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,9 +31,13 @@ def pg_root(tmp_path_factory):
     if url := os.environ.get("TEST_DATABASE_URL"):
         yield url
         return
-    handle = start_postgres(tmp_path_factory.mktemp("pg") / "data")
+    # Not under pytest's 0700 tmp dirs: initdb runs as the unprivileged `pgserver` user.
+    root = Path(tempfile.mkdtemp(prefix="casework-test-pg-"))
+    root.chmod(0o755)
+    handle = start_postgres(root / "data")
     yield handle.uri
     handle.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +86,29 @@ async def running_worker(client, deps: Deps, task_queue: str | None = None):
         workflows=[CaseWorkflow, DispatchWorkflow],
         activities=all_activities(deps),
     ):
-        yield task_queue
+        try:
+            yield task_queue
+        finally:
+            await terminate_cases(client, deps.sessions)
+
+
+async def terminate_cases(client, sessions) -> None:
+    """End this test's still-running case workflows.
+
+    The time-skipping server skips time for everyone: a workflow left behind without a worker
+    would hold the clock still in later tests.
+    """
+    from sqlalchemy import select
+
+    from models.cases import Case
+
+    async with sessions() as db:
+        ids = (await db.execute(select(Case.workflow_id))).scalars().all()
+    for wf_id in ids:
+        try:
+            await client.get_workflow_handle(wf_id).terminate("test over")
+        except Exception:
+            pass  # already finished
 
 
 ADMIN_TOKEN = "test-admin-token"

@@ -129,7 +129,8 @@ class CaseWorkflow:
         async with self.lock:
             if what[0] == "window":
                 if self.s.state == RESOLVED:
-                    await self._close("lapsed", key=f"lapse:{self.s.reopen_count}")
+                    ends = datetime.fromisoformat(self.s.reopen_window_ends_at)
+                    await self._close("lapsed", key=f"lapse:{self.s.reopen_count}", at=ends)
             else:
                 await self._threshold(self.s.clocks[what[1]], what[2])
 
@@ -151,8 +152,8 @@ class CaseWorkflow:
             now=now,
         )
 
-    async def _close(self, reason: str, *, key: str) -> None:
-        now = workflow.now()
+    async def _close(self, reason: str, *, key: str, at: datetime) -> None:
+        now = at  # the instant the window ended, not when the timer task ran
         self.s.state = CLOSED
         self.s.closed_at = now.isoformat()
         await self._record(

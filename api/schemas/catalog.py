@@ -184,6 +184,13 @@ class AssetRead(Output):
 # --------------------------------------------------------------------------- service model
 
 
+def _checked(field: str, value):
+    """Run the calendar's own checks on one field, so the 422 names that field."""
+    if problems := validate_schedule({field: value}):
+        raise ValueError("; ".join(problems))
+    return value
+
+
 class ScheduleSpec(Input):
     """Business hours in a time zone; no `hours` means round the clock."""
 
@@ -195,11 +202,16 @@ class ScheduleSpec(Input):
 
     @field_validator("hours")
     @classmethod
-    def _few_intervals(cls, hours):
+    def _valid_hours(cls, hours):
         # The overlap check is quadratic; a real week has a handful of intervals a day.
         if hours and any(len(ivs) > 24 for ivs in hours.values()):
             raise ValueError("at most 24 intervals a day")
-        return hours
+        return _checked("hours", hours)
+
+    @field_validator("holidays")
+    @classmethod
+    def _valid_holidays(cls, holidays: list[str]) -> list[str]:
+        return _checked("holidays", holidays)
 
     @field_validator("timezone")
     @classmethod
@@ -209,13 +221,6 @@ class ScheduleSpec(Input):
         except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown IANA time zone {name!r}") from None
         return name
-
-    @model_validator(mode="after")
-    def _valid_calendar(self):
-        problems = validate_schedule(self.as_dict())
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
 
     def as_dict(self) -> dict:
         hours = None

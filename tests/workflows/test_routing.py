@@ -1,4 +1,4 @@
-"""Routing: skills, account team, round-robin, waiting queue by priority, capacity never exceeded."""
+"""Routing: skills, account team, round-robin, the waiting line, capacity never exceeded."""
 
 import asyncio
 

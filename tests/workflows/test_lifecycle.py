@@ -1,0 +1,187 @@
+"""The case lifecycle on the time-skipping server: actions by state, soft-close, cancel."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from activities.notify import NotificationActivities
+from casework.devstack import start_smtp_sink
+from tests import factories as f
+from tests.conftest import make_deps, running_worker
+from tests.workflows.helpers import act, events, open_for, row, settled, wait_row
+from workflows.case import ACTION_NOT_ALLOWED
+from workflows.lifecycle import ALLOWED
+from workflows.types import SendInput
+
+BODIES = {
+    "assign": {},
+    "respond": {"body": "hello"},
+    "note": {"body": "internal"},
+    "await-info": {"body": "which firmware?"},
+    "customer-reply": {"body": "2.0"},
+    "change-priority": {"priority": 1},
+    "resolve": {"body": "fixed"},
+    "accept": {},
+    "reject": {"reason": "still broken"},
+    "cancel": {"reason": "duplicate"},
+}
+# How to bring a fresh open case into each state an action can be tried in.
+PATHS = {"open": [], "awaiting_info": ["await-info"], "resolved": ["resolve"]}
+
+
+@pytest.fixture
+async def world(sessions, ts_env):
+    acct = await f.account(sessions)
+    ada = await f.contact(sessions, acct.id, email="ada@acme.example")
+    first = await f.agent(sessions, "First")
+    other = await f.agent(sessions, "Other")
+    async with running_worker(ts_env.client, make_deps(sessions)) as tq:
+        yield {"ada": ada, "tq": tq, "agents": (first, other), "client": ts_env.client}
+
+
+async def case_in(sessions, world, state):
+    case = await open_for(sessions, world["client"], world["tq"], world["ada"])
+    await wait_row(sessions, case.id, lambda c: c.assigned_agent_id)
+    for step in PATHS[state]:
+        await act(world["client"], case, step, **BODIES[step])
+    return case
+
+
+def kwargs(action, world, case_row):
+    kw = dict(BODIES[action])
+    if action == "assign":
+        first, other = world["agents"]
+        kw["agent_id"] = str(other.id if case_row.assigned_agent_id == first.id else first.id)
+    return kw
+
+
+@pytest.mark.parametrize("state", list(PATHS))
+async def test_every_action_is_allowed_or_refused_by_state(sessions, world, state):
+    refused_case = await case_in(sessions, world, state)
+    for action, allowed_in in ALLOWED.items():
+        if state in allowed_in:
+            case = await case_in(sessions, world, state)
+            kw = kwargs(action, world, await row(sessions, case.id))
+            result = await act(world["client"], case, action, **kw)
+            assert result.state == (await row(sessions, case.id)).state
+            assert action.replace("-", "_") in await events(sessions, case.id)
+        else:
+            before = await events(sessions, refused_case.id)
+            kw = kwargs(action, world, await row(sessions, refused_case.id))
+            with pytest.raises(WorkflowUpdateFailedError) as err:
+                await act(world["client"], refused_case, action, **kw)
+            assert err.value.cause.type == ACTION_NOT_ALLOWED
+            assert await events(sessions, refused_case.id) == before  # no trace
+            assert (await row(sessions, refused_case.id)).state == state
+
+
+async def test_accept_closes_and_sends_a_survey(sessions, world):
+    case = await case_in(sessions, world, "resolved")
+    await act(world["client"], case, "accept", role="contact")
+    handle = world["client"].get_workflow_handle(case.workflow_id)
+    assert await handle.result() == "closed"
+    got = await row(sessions, case.id)
+    assert got.state == "closed" and got.closed_at is not None
+    templates = [n.template for n in await settled(sessions, case.id, 5)]
+    assert templates[-2:] == ["closed", "csat_survey"]
+
+
+async def test_reject_reopens_and_resolution_clock_resumes(sessions, world):
+    case = await case_in(sessions, world, "resolved")
+    await act(world["client"], case, "reject", role="contact", reason="still broken")
+    got = await row(sessions, case.id)
+    assert (got.state, got.reopen_count, got.reopen_window_ends_at) == ("open", 1, None)
+    await act(world["client"], case, "resolve", body="really fixed")
+    await act(world["client"], case, "customer-reply", role="contact", body="no, again")
+    got = await row(sessions, case.id)
+    assert (got.state, got.reopen_count) == ("open", 2)
+    assert await events(sessions, case.id) == [
+        "opened",
+        "assigned",
+        "resolve",
+        "reject",
+        "resolve",
+        "customer_reply",
+    ]
+
+
+async def test_lapsed_window_closes_after_exactly_seven_days(sessions, world, ts_env):
+    case = await case_in(sessions, world, "resolved")
+    await ts_env.sleep(timedelta(days=7, seconds=1))  # the test server skips the 7 days
+    handle = world["client"].get_workflow_handle(case.workflow_id)
+    assert await handle.result() == "closed"
+    got = await row(sessions, case.id)
+    assert got.closed_at - got.resolved_at == timedelta(days=7)
+    assert got.reopen_window_ends_at == got.closed_at
+    kinds = await events(sessions, case.id)
+    assert kinds[-1] == "closed"
+    templates = [n.template for n in await settled(sessions, case.id, 5)]
+    assert "closed" in templates and "csat_survey" in templates
+
+
+async def test_resolved_case_is_never_closed_before_its_window(sessions, world, ts_env):
+    case = await case_in(sessions, world, "resolved")
+    await ts_env.sleep(timedelta(days=6, hours=23))
+    assert (await row(sessions, case.id)).state == "resolved"
+
+
+async def test_cancel_ends_the_case_and_frees_the_agent(sessions, world):
+    case = await case_in(sessions, world, "open")
+    await act(world["client"], case, "cancel", reason="duplicate")
+    handle = world["client"].get_workflow_handle(case.workflow_id)
+    assert await handle.result() == "cancelled"
+    got = await row(sessions, case.id)
+    assert got.state == "cancelled"
+    assert [n.template for n in await settled(sessions, case.id, 3)][-1] == "cancelled"
+
+
+async def test_acknowledgement_is_sent_once_over_smtp(sessions, ts_env):
+    sink = start_smtp_sink()
+    try:
+        acct = await f.account(sessions)
+        ada = await f.contact(sessions, acct.id, email="ada@acme.example")
+        deps = make_deps(sessions, sink.url)
+        async with running_worker(ts_env.client, deps) as tq:
+            case = await open_for(sessions, ts_env.client, tq, ada, subject="Printer on fire")
+            (ack,) = await settled(sessions, case.id, 1)
+        assert ack.status == "sent" and ack.template == "acknowledgement"
+        # Delivering the same outbox row again (a retried activity) sends nothing more.
+        again = await NotificationActivities(deps).send_notification(SendInput(str(ack.id)))
+        assert again.status == "skipped"
+        (mail,) = sink.wait_for(1)
+        assert mail.rcpt_tos == ["ada@acme.example"]
+        assert case.number in mail.message["Subject"]
+        assert mail.message["Message-ID"] == ack.message_id
+        assert len(sink.messages) == 1
+    finally:
+        sink.stop()
+
+
+async def test_intake_sets_sla_due_times_from_the_entitlement(sessions, world, ts_env):
+    response = await f.sla_definition(sessions, "Gold response", "response", 4 * 3600)
+    resolution = await f.sla_definition(sessions, "Gold resolution", "resolution", 24 * 3600)
+    ada = world["ada"]
+    async with sessions() as db:
+        from sqlalchemy import select
+
+        from models.customers import AccountContact
+
+        acct_id = (
+            await db.execute(
+                select(AccountContact.account_id).where(AccountContact.contact_id == ada.id)
+            )
+        ).scalar()
+    await f.entitlement(
+        sessions, "Gold", (response.id, resolution.id), account_id=acct_id, tier="gold"
+    )
+    case = await open_for(sessions, world["client"], world["tq"], ada)
+    got = await wait_row(sessions, case.id, lambda c: c.sla)
+    assert got.priority == 2  # gold tier
+    due = {s["kind"]: datetime.fromisoformat(s["due_at"]) for s in got.sla}
+    assert due["response"] - got.created_at == timedelta(hours=4)
+    assert due["resolution"] - got.created_at == timedelta(hours=24)
+    await act(world["client"], case, "respond", body="on it")
+    got = await row(sessions, case.id)
+    stopped = {s["kind"]: s["stopped"] for s in got.sla}
+    assert stopped == {"response": True, "resolution": False}
