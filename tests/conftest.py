@@ -58,9 +58,13 @@ async def sessions(database_url):
     await engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def ts_env():
-    """The time-skipping test server: a 7-day window passes in milliseconds."""
+    """The time-skipping test server: a 7-day window passes in milliseconds.
+
+    One per module: time skips for every workflow on the server, so one module's leftovers
+    (say, a routing workflow started with no worker) must not hold another module's clock.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server")
     )
