@@ -27,6 +27,8 @@ TEMPLATE_KINDS: tuple[str, ...] = (
     "csat_survey",
     "reply",
     "cancelled",
+    "sla_warning",
+    "sla_breached",
 )
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

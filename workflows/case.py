@@ -142,7 +142,8 @@ class CaseWorkflow:
         else:
             clock.warned.append(fraction)
             kind, template = "sla_warning", "sla_warning"
-        notify = [Notify(template, "agent")] if self.s.assigned_agent_id else []
+        what = f"{clock.spec.name} ({clock.spec.kind}) at {round(fraction * 100)}%"
+        notify = [Notify(template, "agent", body=what)] if self.s.assigned_agent_id else []
         await self._record(
             kind,
             key=f"sla:{clock.spec.definition_id}:{fraction}",
