@@ -274,6 +274,7 @@ async def act(
         raise bad("agent_id", "no such agent")
     if case.state in TERMINAL:
         raise Problem(409, f"cannot {action} a case that is {case.state}")
+    workflow_id = case.workflow_id
     await db.rollback()  # do not hold a transaction open while the workflow works
     arg = ActionInput(
         action=action,
@@ -284,7 +285,7 @@ async def act(
         priority=body.priority,
         reason=body.reason,
     )
-    handle = client.get_workflow_handle(case.workflow_id)
+    handle = client.get_workflow_handle(workflow_id)
     try:
         await handle.execute_update(CaseWorkflow.act, arg, id=f"{action}-{uuid.uuid4()}")
     except WorkflowUpdateFailedError as err:
