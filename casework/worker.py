@@ -12,6 +12,7 @@ from casework.settings import Settings, get_settings
 from models.db import make_engine, make_session_factory
 from workflows.case import CaseWorkflow
 from workflows.routing import DispatchWorkflow
+from workflows.sandbox import workflow_runner
 
 WORKFLOWS = [CaseWorkflow, DispatchWorkflow]
 log = logging.getLogger("casework.worker")
@@ -36,6 +37,7 @@ def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
         workflows=WORKFLOWS,
         activities=all_activities(deps),
         max_cached_workflows=2000,
+        workflow_runner=workflow_runner(),
     )
 
 

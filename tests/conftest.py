@@ -21,6 +21,7 @@ from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from workflows.case import CaseWorkflow
 from workflows.routing import DispatchWorkflow
+from workflows.sandbox import workflow_runner
 
 BIN = Path(sys.prefix) / "bin"
 
@@ -89,6 +90,7 @@ async def running_worker(client, deps: Deps, task_queue: str | None = None):
         task_queue=task_queue,
         workflows=[CaseWorkflow, DispatchWorkflow],
         activities=all_activities(deps),
+        workflow_runner=workflow_runner(),
     ):
         try:
             yield task_queue
