@@ -4,7 +4,7 @@ import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -13,11 +13,21 @@ from activities import outbox
 from activities.deps import Deps
 from models.cases import Case, CaseEvent
 from models.customers import Account, AccountContact, Asset, Consumer, Contact
+from models.people import Queue
 from models.service import Entitlement, Schedule, SlaDefinition
 from workflows import sla
-from workflows.types import IntakeInput, IntakeResult, SlaSpec
+from workflows.types import (
+    AffectedCases,
+    IntakeInput,
+    IntakeResult,
+    PolicyChangeInput,
+    SlaLookup,
+    SlaLookupResult,
+    SlaSpec,
+)
 
 INTAKE_KEY = "intake"
+LIVE = ("new", "open", "awaiting_info", "resolved")  # a resolved case's clock may resume
 # Finest grain first: an asset's entitlement beats its product's, which beats the contact's...
 GRAIN_ORDER = ("asset_id", "product_id", "contact_id", "consumer_id", "account_id")
 PREMIUM_TIERS = ("premium", "gold", "platinum")
@@ -112,30 +122,35 @@ async def find_entitlement(db: AsyncSession, case: Case) -> Entitlement | None:
     return best
 
 
+def uses_entitlement(ent: Entitlement | None) -> bool:
+    return ent is not None and bool(ent.sla_definition_ids)
+
+
 async def sla_specs(db: AsyncSession, ent: Entitlement | None, priority: int) -> list[SlaSpec]:
-    if ent is not None and ent.sla_definition_ids:
+    """The entitlement's SLA definitions, else the defaults for the priority."""
+    if uses_entitlement(ent):
         ids = [uuid.UUID(i) for i in ent.sla_definition_ids]
         query = select(SlaDefinition).where(SlaDefinition.id.in_(ids))
     else:
         query = select(SlaDefinition).where(SlaDefinition.default_for_priority == priority)
-    specs = []
-    for d in (await db.execute(query.order_by(SlaDefinition.kind.desc()))).scalars():
-        schedule = None
-        if d.schedule_id:
-            s = await db.get(Schedule, d.schedule_id)
-            schedule = {"timezone": s.timezone, "hours": s.hours, "holidays": s.holidays}
-        specs.append(
-            SlaSpec(
-                definition_id=str(d.id),
-                name=d.name,
-                kind=d.kind,
-                duration_seconds=d.duration_seconds,
-                schedule=schedule,
-                warn_at=list(d.warn_at or []),
-                pause_on=list(d.pause_on or []),
-            )
-        )
-    return specs
+    rows = (await db.execute(query.order_by(SlaDefinition.kind.desc()))).scalars()
+    return [await spec_of(db, d) for d in rows]
+
+
+async def spec_of(db: AsyncSession, d: SlaDefinition) -> SlaSpec:
+    schedule = None
+    if d.schedule_id:
+        s = await db.get(Schedule, d.schedule_id)
+        schedule = {"timezone": s.timezone, "hours": s.hours, "holidays": s.holidays}
+    return SlaSpec(
+        definition_id=str(d.id),
+        name=d.name,
+        kind=d.kind,
+        duration_seconds=d.duration_seconds,
+        schedule=schedule,
+        warn_at=list(d.warn_at or []),
+        pause_on=list(d.pause_on or []),
+    )
 
 
 def decode(data: dict) -> IntakeResult:
@@ -195,6 +210,10 @@ class IntakeActivities:
                 ),
                 slas=specs,
                 created_at=case.created_at.isoformat(),
+                sla_source="entitlement" if uses_entitlement(ent) else "priority",
+                escalation_queue=(
+                    await db.execute(select(Queue.escalation_queue).where(Queue.name == case.queue))
+                ).scalar(),
             )
             await db.flush()
             ack = await outbox.enqueue(
@@ -220,3 +239,26 @@ class IntakeActivities:
                 )
             )
         return result
+
+
+class SlaActivities:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="default_slas")
+    async def default_slas(self, arg: SlaLookup) -> SlaLookupResult:
+        async with self.deps.sessions() as db:
+            return SlaLookupResult(await sla_specs(db, None, arg.priority))
+
+    @activity.defn(name="find_cases_using")
+    async def find_cases_using(self, arg: PolicyChangeInput) -> AffectedCases:
+        """Running cases with a clock on any of the definitions, and the definitions now."""
+        async with self.deps.sessions() as db:
+            ids = [uuid.UUID(i) for i in arg.definition_ids]
+            defs = await db.execute(select(SlaDefinition).where(SlaDefinition.id.in_(ids)))
+            specs = [await spec_of(db, d) for d in defs.scalars()]
+            using = or_(*(Case.sla.contains([{"definition_id": i}]) for i in arg.definition_ids))
+            rows = await db.execute(
+                select(Case.workflow_id).where(Case.state.in_(LIVE), using).order_by(Case.id)
+            )
+            return AffectedCases(list(rows.scalars()), specs)

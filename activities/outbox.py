@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.cases import Case, Notification
 from models.customers import Consumer, Contact
-from models.people import Agent
+from models.people import AccountTeamMember, Agent
 
 
 def case_context(case: Case) -> dict:
@@ -40,6 +40,35 @@ async def customer_of(db: AsyncSession, case: Case) -> tuple[str | None, str | N
     return case.requester_email, case.requester_name
 
 
+async def supervisor_of(db: AsyncSession, case: Case) -> tuple[str | None, str | None]:
+    """The queue's supervisor (a supervisor in that group), else any supervisor."""
+    rows = await db.execute(
+        select(Agent.email, Agent.name, Agent.groups)
+        .where(Agent.role == "supervisor")
+        .order_by(Agent.name)
+    )
+    found = rows.all()
+    for email, name, groups in found:
+        if case.queue in (groups or []):
+            return email, name
+    return (found[0][0], found[0][1]) if found else (None, None)
+
+
+async def account_manager_of(db: AsyncSession, case: Case) -> tuple[str | None, str | None]:
+    if case.account_id is None:
+        return None, None
+    row = await db.execute(
+        select(Agent.email, Agent.name)
+        .join(AccountTeamMember, AccountTeamMember.agent_id == Agent.id)
+        .where(
+            AccountTeamMember.account_id == case.account_id,
+            AccountTeamMember.role == "account_manager",
+        )
+        .limit(1)
+    )
+    return row.first() or (None, None)
+
+
 async def enqueue(
     db: AsyncSession,
     *,
@@ -54,9 +83,11 @@ async def enqueue(
     """Add an outbox row unless one with `key` exists; returns its id (None: no recipient)."""
     agent = await db.get(Agent, case.assigned_agent_id) if case.assigned_agent_id else None
     if to == "agent":
-        if agent is None:
-            return None
-        email, name = agent.email, agent.name
+        email, name = (agent.email, agent.name) if agent else (None, None)
+    elif to == "supervisor":
+        email, name = await supervisor_of(db, case)
+    elif to == "account_manager":
+        email, name = await account_manager_of(db, case)
     else:
         email, name = await customer_of(db, case)
     if not email:

@@ -34,6 +34,8 @@ def projection_values(p: CaseProjection) -> dict:
         "next_due_at": _ts(p.next_due_at),
         "breached": p.breached,
     }
+    if p.queue is not None:
+        values["queue"] = p.queue
     if p.set_assignee:
         values["assigned_agent_id"] = (
             uuid.UUID(p.assigned_agent_id) if p.assigned_agent_id else None
@@ -90,7 +92,7 @@ class RecordActivities:
                 nid = await outbox.enqueue(
                     db,
                     case=case,
-                    key=prefix + n.template,
+                    key=f"{prefix}{n.template}:{n.to}",
                     template=n.template,
                     to=n.to,
                     portal_url=self.deps.portal_url,

@@ -1,9 +1,10 @@
-"""Which cases a caller may see: staff all, a contact their accounts' (and sub-accounts'), a
-consumer their own. Applied to every read, so foreign cases are simply not found."""
+"""Which cases a caller may see: staff all, a contact their accounts' (and sub-accounts') and
+their own account-less ones, a consumer their own. Applied to every read, so foreign cases are
+simply not found."""
 
 import uuid
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
@@ -27,7 +28,9 @@ async def case_filter(db: AsyncSession, who: Principal) -> ColumnElement[bool]:
     if who.role in SEE_ALL:
         return true()
     if who.role == "contact" and who.subject_id:
-        return Case.account_id.in_(await contact_accounts(db, who.subject_id))
+        # A contact with no account (yet) still sees the cases they opened themselves.
+        own_unaccounted = and_(Case.contact_id == who.subject_id, Case.account_id.is_(None))
+        return or_(Case.account_id.in_(await contact_accounts(db, who.subject_id)), own_unaccounted)
     if who.role == "consumer" and who.subject_id:
         return Case.consumer_id == who.subject_id
     return false()

@@ -24,6 +24,8 @@ class Agent(IdMixin, Base):
     capacity: Mapped[int] = mapped_column(Integer, default=5)
     status: Mapped[str] = mapped_column(String(16), default="available")
     groups: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # A supervisor of a group hears of its breaches; routing gives cases to agents only.
+    role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
     # Round-robin and tie-breaking order: the agent who waited longest goes first.
     last_assigned_at: Mapped[datetime | None]
 
@@ -53,3 +55,12 @@ class KnowledgeArticle(IdMixin, Base):
     tags: Mapped[list[str]] = mapped_column(JSONB, default=list)
     published: Mapped[bool] = mapped_column(default=True)
     deflections: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Queue(Base):
+    """A named queue (an agent group): where its breached, unassigned cases escalate to."""
+
+    __tablename__ = "queues"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    description: Mapped[str | None] = mapped_column(String(300))
+    escalation_queue: Mapped[str | None] = mapped_column(String(80))

@@ -9,14 +9,18 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from workflows.types import (
+    AffectedCases,
     DispatchInput,
     DispatchResult,
     IntakeInput,
     IntakeResult,
+    PolicyChangeInput,
     RecordInput,
     RecordResult,
     SendInput,
     SendResult,
+    SlaLookup,
+    SlaLookupResult,
 )
 
 # Database steps run as local activities: one workflow task instead of three at intake.
@@ -79,4 +83,25 @@ async def send_notification(arg: SendInput) -> SendResult:
         result_type=SendResult,
         start_to_close_timeout=SEND_TIMEOUT,
         retry_policy=SEND_RETRY,
+    )
+
+
+async def default_slas(arg: SlaLookup) -> SlaLookupResult:
+    return await workflow.execute_local_activity(
+        "default_slas",
+        arg,
+        result_type=SlaLookupResult,
+        start_to_close_timeout=DB_TIMEOUT,
+        schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
+        retry_policy=DB_RETRY,
+    )
+
+
+async def find_cases_using(arg: PolicyChangeInput) -> AffectedCases:
+    return await workflow.execute_activity(
+        "find_cases_using",
+        arg,
+        result_type=AffectedCases,
+        start_to_close_timeout=DB_TIMEOUT,
+        retry_policy=DB_RETRY,
     )

@@ -17,9 +17,15 @@ from workflows.types import (
     DispatchInput,
     IntakeInput,
     Notify,
+    PolicyChanged,
     RecordInput,
     SendInput,
+    SlaLookup,
 )
+
+# Patches: each marks a change to running cases (see tests/replay/README.md).
+PRIORITY_SWAPS_SLAS = "sla-priority-swap"
+BREACH_ESCALATES = "sla-breach-escalation"
 
 ACTION_NOT_ALLOWED = "ActionNotAllowed"
 INVALID_ACTION = "InvalidAction"
@@ -44,6 +50,9 @@ class CaseState:
     clocks: list[sla.SlaClock] = field(default_factory=list)
     assignments_seen: list[str] = field(default_factory=list)
     intake_done: bool = False
+    sla_source: str = "entitlement"
+    escalation_queue: str | None = None
+    policy_inbox: list[PolicyChanged] = field(default_factory=list)
 
 
 @dataclass
@@ -89,6 +98,7 @@ class CaseWorkflow:
         s.priority, s.queue = got.priority, got.queue
         s.entitlement_id = got.entitlement_id
         s.reopen_window_seconds = got.reopen_window_seconds
+        s.sla_source, s.escalation_queue = got.sla_source, got.escalation_queue
         started = datetime.fromisoformat(got.created_at)
         s.clocks = [sla.SlaClock(spec) for spec in got.slas]
         for clock in s.clocks:
@@ -105,12 +115,17 @@ class CaseWorkflow:
         now = workflow.now()
         deadline = self._next_deadline(now)
         version = self.s.version
+        if self.s.policy_inbox:
+            await self._apply_policy_changes()
+            return
         if deadline is not None and deadline[0] <= now:
             await self._fire(deadline[1])
             return
         timeout = (deadline[0] - now).total_seconds() if deadline else None
         try:
-            await workflow.wait_condition(lambda: self.s.version != version, timeout=timeout)
+            await workflow.wait_condition(
+                lambda: self.s.version != version or bool(self.s.policy_inbox), timeout=timeout
+            )
         except TimeoutError:
             await self._fire(deadline[1])
 
@@ -136,22 +151,72 @@ class CaseWorkflow:
 
     async def _threshold(self, clock: sla.SlaClock, fraction: float) -> None:
         now = workflow.now()
-        if fraction >= sla.BREACH:
-            clock.breached = True
-            kind, template = "sla_breached", "sla_breached"
-        else:
-            clock.warned.append(fraction)
-            kind, template = "sla_warning", "sla_warning"
+        s = self.s
         what = f"{clock.spec.name} ({clock.spec.kind}) at {round(fraction * 100)}%"
-        notify = [Notify(template, "agent", body=what)] if self.s.assigned_agent_id else []
+        data = {"sla": clock.spec.name, "kind": clock.spec.kind, "fraction": fraction}
+        requeued = False
+        if fraction < sla.BREACH:
+            clock.warned.append(fraction)
+            kind = "sla_warning"
+            notify = [Notify(kind, "agent", body=what)]
+        else:
+            clock.breached = True
+            kind = "sla_breached"
+            notify = [Notify(kind, "agent", body=what)]
+            if workflow.patched(BREACH_ESCALATES):
+                notify += [
+                    Notify(kind, "supervisor", body=what),
+                    Notify(kind, "account_manager", body=what),
+                ]
+                data["priority"] = {"from": s.priority, "to": max(1, s.priority - 1)}
+                s.priority = max(1, s.priority - 1)
+                if (
+                    s.assigned_agent_id is None
+                    and s.escalation_queue
+                    and s.queue != s.escalation_queue
+                ):
+                    data["queue"] = {"from": s.queue, "to": s.escalation_queue}
+                    s.queue, requeued = s.escalation_queue, True
         await self._record(
             kind,
             key=f"sla:{clock.spec.definition_id}:{fraction}",
             public=False,
-            data={"sla": clock.spec.name, "kind": clock.spec.kind, "fraction": fraction},
+            data=data,
             notify=notify,
             now=now,
         )
+        if requeued:
+            routed = await routing.dispatch(
+                DispatchInput(f"{self.case_id}:escalate:{clock.spec.definition_id}"),
+                own_case_id=self.case_id,
+            )
+            self._take_own(routed)
+
+    @workflow.signal(name="policy_changed")
+    def policy_changed(self, change: PolicyChanged) -> None:
+        self.s.policy_inbox.append(change)
+
+    async def _apply_policy_changes(self) -> None:
+        async with self.lock:
+            while self.s.policy_inbox:
+                change = self.s.policy_inbox.pop(0)
+                now = workflow.now()
+                specs = {spec.definition_id: spec for spec in change.slas}
+                touched = []
+                for clock in self.s.clocks:
+                    spec = specs.get(clock.spec.definition_id)
+                    if spec is not None:
+                        sla.retime(clock, spec, now)
+                        sla.follow_state(clock, self.s.state, now)
+                        touched.append(spec.name)
+                if touched:
+                    await self._record(
+                        "sla_policy_changed",
+                        key=f"policy:{change.change_id}",
+                        public=False,
+                        data={"slas": touched},
+                        now=now,
+                    )
 
     async def _close(self, reason: str, *, key: str, at: datetime) -> None:
         now = at  # the instant the window ended, not when the timer task ran
@@ -220,6 +285,8 @@ class CaseWorkflow:
                 data = {"from": s.priority, "to": a.priority}
                 s.priority = a.priority
                 public = False
+                if s.sla_source == "priority" and workflow.patched(PRIORITY_SWAPS_SLAS):
+                    await self._swap_slas_for_priority(now, data)
             case "resolve":
                 body = a.body or a.reason
                 s.resolution, s.resolved_at = body, now.isoformat()
@@ -274,6 +341,19 @@ class CaseWorkflow:
             self._take_own(routed)
         elif freed:
             await routing.dispatch(DispatchInput(f"{self.case_id}:{key}"))
+
+    async def _swap_slas_for_priority(self, now: datetime, data: dict) -> None:
+        """Take the new priority's default SLAs, carrying over the time already run."""
+        found = await calls.default_slas(SlaLookup(self.s.priority))
+        by_kind = {spec.kind: spec for spec in found.slas}
+        swapped = []
+        for i, clock in enumerate(self.s.clocks):
+            spec = by_kind.get(clock.spec.kind)
+            if spec is not None and spec.definition_id != clock.spec.definition_id:
+                self.s.clocks[i] = sla.carry_over(clock, spec, now)
+                swapped.append({"from": clock.spec.name, "to": spec.name})
+        if swapped:
+            data["slas"] = swapped
 
     @workflow.signal(name=routing.ASSIGNED_SIGNAL)
     def assigned(self, sig: AssignedSignal) -> None:
@@ -349,6 +429,7 @@ class CaseWorkflow:
             sla=views,
             next_due_at=min(dues).isoformat() if dues else None,
             breached=any(c.breached for c in s.clocks),
+            queue=s.queue,
         )
 
     def _send(self, notification_ids: list[str]) -> None:

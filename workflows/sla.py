@@ -15,9 +15,16 @@ def parse(ts: str | None) -> datetime | None:
 
 @dataclass
 class SlaClock:
+    """One SLA target on one case.
+
+    The clock keeps every stretch it ran (`intervals`), not just a total, so a changed
+    schedule or target re-times it from the case's own history of pauses.
+    """
+
     spec: SlaSpec
-    elapsed_seconds: float = 0.0  # business seconds accumulated before `running_since`
+    elapsed_seconds: float = 0.0  # business seconds in `intervals`, under `spec.schedule`
     running_since: str | None = None
+    intervals: list[list[str]] = field(default_factory=list)  # closed [start, end] stretches
     started: bool = False
     paused: bool = False
     stopped: bool = False
@@ -47,10 +54,15 @@ def start(clock: SlaClock, now: datetime) -> None:
     clock.running_since = now.isoformat()
 
 
+def _close_stretch(clock: SlaClock, now: datetime) -> None:
+    clock.elapsed_seconds = elapsed(clock, now)
+    clock.intervals.append([clock.running_since, now.isoformat()])
+    clock.running_since = None
+
+
 def pause(clock: SlaClock, now: datetime) -> None:
     if clock.running:
-        clock.elapsed_seconds = elapsed(clock, now)
-        clock.running_since = None
+        _close_stretch(clock, now)
         clock.paused = True
 
 
@@ -62,10 +74,36 @@ def resume(clock: SlaClock, now: datetime) -> None:
 
 def stop(clock: SlaClock, now: datetime) -> None:
     if clock.running:
-        clock.elapsed_seconds = elapsed(clock, now)
-    clock.running_since = None
+        _close_stretch(clock, now)
     clock.paused = False
     clock.stopped = True
+
+
+def retime(clock: SlaClock, spec: SlaSpec, now: datetime) -> None:
+    """Apply a changed definition (target, schedule, thresholds) to the time already run.
+
+    Elapsed time is measured again under the new schedule from the recorded stretches;
+    thresholds already fired stay fired (their notifications went out).
+    """
+    clock.spec = spec
+    schedule = clock.schedule
+    clock.elapsed_seconds = sum(
+        business_seconds_between(schedule, parse(a), parse(b)) for a, b in clock.intervals
+    )
+
+
+def carry_over(old: SlaClock, spec: SlaSpec, now: datetime) -> SlaClock:
+    """A clock for a new definition that has already run as long as `old` (retroactive start)."""
+    new = SlaClock(
+        spec,
+        running_since=old.running_since,
+        intervals=[list(i) for i in old.intervals],
+        started=old.started,
+        paused=old.paused,
+        stopped=old.stopped,
+    )
+    retime(new, spec, now)
+    return new
 
 
 def follow_state(clock: SlaClock, state: str, now: datetime) -> None:

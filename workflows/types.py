@@ -35,6 +35,8 @@ class IntakeResult:
     slas: list[SlaSpec] = field(default_factory=list)
     notification_ids: list[str] = field(default_factory=list)
     created_at: str = ""
+    sla_source: str = "entitlement"  # entitlement | priority (defaults swap on a priority change)
+    escalation_queue: str | None = None
 
 
 @dataclass
@@ -85,6 +87,7 @@ class CaseProjection:
     sla: list[dict]
     next_due_at: str | None
     breached: bool
+    queue: str | None = None  # None: leave as it is
     set_assignee: bool = False  # only an explicit assign writes the assignee; routing owns it
 
 
@@ -142,3 +145,35 @@ class AssignedSignal:
     assignment_id: str
     agent_id: str
     notification_id: str | None = None
+
+
+@dataclass
+class SlaLookup:
+    """The default SLA definitions for a priority (when no entitlement grants any)."""
+
+    priority: int
+
+
+@dataclass
+class SlaLookupResult:
+    slas: list[SlaSpec] = field(default_factory=list)
+
+
+@dataclass
+class PolicyChanged:
+    """SLA definitions edited while cases run: re-time the clocks that use them."""
+
+    change_id: str
+    slas: list[SlaSpec] = field(default_factory=list)
+
+
+@dataclass
+class PolicyChangeInput:
+    change_id: str
+    definition_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AffectedCases:
+    workflow_ids: list[str] = field(default_factory=list)
+    slas: list[SlaSpec] = field(default_factory=list)

@@ -92,6 +92,17 @@ def bad(field: str, msg: str) -> Problem:
     return Problem(422, msg, errors=[{"loc": ["body", field], "msg": msg}])
 
 
+async def may_name_asset(db, who: Principal, asset: Asset) -> bool:
+    """Staff may name any asset; a customer only their own (another customer's asset would
+    bring that customer's entitlement and SLAs with it)."""
+    if not who.is_customer:
+        return True
+    if who.role == "consumer":
+        return asset.consumer_id == who.subject_id
+    mine = await visibility.contact_accounts(db, who.subject_id)
+    return asset.account_id is not None and asset.account_id in mine
+
+
 async def check_requester(db, who: Principal, body: CaseCreate) -> dict:
     """Who the case is for, checked against what exists and what the caller may act for."""
     fields = body.model_dump(exclude={"email", "name", "category"})
@@ -116,7 +127,9 @@ async def check_requester(db, who: Principal, body: CaseCreate) -> dict:
         accounts = (
             (
                 await db.execute(
-                    select(AccountContact.account_id).where(AccountContact.contact_id == contact.id)
+                    select(AccountContact.account_id)
+                    .where(AccountContact.contact_id == contact.id)
+                    .order_by(AccountContact.primary.desc())
                 )
             )
             .scalars()
@@ -124,8 +137,10 @@ async def check_requester(db, who: Principal, body: CaseCreate) -> dict:
         )
         if fields["account_id"] and fields["account_id"] not in accounts:
             raise bad("account_id", "the contact does not belong to that account")
-        if not fields["account_id"] and len(accounts) > 1 and not who.is_customer:
-            pass  # intake takes the primary account
+        if not fields["account_id"] and accounts:
+            # The primary account, as intake would pick: set now so the case is visible to
+            # the contact (visibility goes by account) from the moment it is answered.
+            fields["account_id"] = accounts[0]
         fields["requester_name"] = contact.name
     elif fields["consumer_id"]:
         consumer = await db.get(Consumer, fields["consumer_id"])
@@ -137,7 +152,7 @@ async def check_requester(db, who: Principal, body: CaseCreate) -> dict:
         raise bad("product_id", "no such product")
     if fields.get("asset_id"):
         asset = await db.get(Asset, fields["asset_id"])
-        if asset is None:
+        if asset is None or not await may_name_asset(db, who, asset):
             raise bad("asset_id", "no such asset")
         fields["product_id"] = fields.get("product_id") or asset.product_id
     if fields.get("parent_case_id") and await db.get(Case, fields["parent_case_id"]) is None:
