@@ -119,7 +119,11 @@ class RoutingActivities:
         if not waiting:
             return
         agents = (
-            await db.execute(select(Agent).where(Agent.status == "available").with_for_update())
+            await db.execute(
+                select(Agent)
+                .where(Agent.status == "available", Agent.role == "agent")
+                .with_for_update()
+            )
         ).scalars()
         by_id = {a.id: a for a in agents}
         if not by_id:

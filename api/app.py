@@ -9,7 +9,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from api import errors
 from api.auth import ensure_admin_token
 from api.deps import TemporalConnector
-from api.routes import cases, catalog, health, tokens
+from api.routes import cases, catalog, health, sla, tokens
 from casework.settings import Settings, get_settings
 from models.db import make_engine, make_session_factory
 
@@ -55,6 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     errors.install(app)
     app.include_router(health.router)
-    for module in (tokens, catalog, cases):
+    for module in (tokens, sla, catalog, cases):
         app.include_router(module.router, prefix="/api/v1")
     return app

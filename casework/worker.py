@@ -11,10 +11,11 @@ from activities.mailer import Mailer, Renderer
 from casework.settings import Settings, get_settings
 from models.db import make_engine, make_session_factory
 from workflows.case import CaseWorkflow
+from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
 
-WORKFLOWS = [CaseWorkflow, DispatchWorkflow]
+WORKFLOWS = [CaseWorkflow, DispatchWorkflow, PolicyChangeWorkflow]
 log = logging.getLogger("casework.worker")
 
 

@@ -20,6 +20,7 @@ from models import metadata
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from workflows.case import CaseWorkflow
+from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -73,6 +74,17 @@ async def ts_env():
     await env.shutdown()
 
 
+@pytest.fixture
+async def fresh_env():
+    """A time-skipping server of the test's own, for tests that jump days ahead: nothing
+    left running by another test can hold its clock still."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server")
+    )
+    yield env
+    await env.shutdown()
+
+
 def make_deps(sessions, smtp_url: str = "smtp://disabled") -> Deps:
     return Deps(
         sessions=sessions,
@@ -88,7 +100,7 @@ async def running_worker(client, deps: Deps, task_queue: str | None = None):
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, DispatchWorkflow],
+        workflows=[CaseWorkflow, DispatchWorkflow, PolicyChangeWorkflow],
         activities=all_activities(deps),
         workflow_runner=workflow_runner(),
     ):

@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows import calls, lifecycle, routing, sla
 from workflows.lifecycle import ACTIVE, CLOSED, OPEN, RESOLVED, TERMINAL
+from workflows.policy import POLICY_SIGNAL
 from workflows.types import (
     ActionInput,
     ActionResult,
@@ -192,7 +193,7 @@ class CaseWorkflow:
             )
             self._take_own(routed)
 
-    @workflow.signal(name="policy_changed")
+    @workflow.signal(name=POLICY_SIGNAL)
     def policy_changed(self, change: PolicyChanged) -> None:
         self.s.policy_inbox.append(change)
 

@@ -364,6 +364,7 @@ class AgentCreate(Input):
     capacity: Capacity = 5
     groups: Groups = []
     status: AgentStatus = "available"
+    role: Literal["agent", "supervisor"] = "agent"
 
 
 class AgentUpdate(Input):
@@ -371,6 +372,7 @@ class AgentUpdate(Input):
     skills: AgentSkills | None = None
     capacity: Capacity | None = None
     groups: Groups | None = None
+    role: Literal["agent", "supervisor"] | None = None
 
 
 class AgentAvailability(Input):
@@ -385,6 +387,7 @@ class AgentRead(Output):
     capacity: int
     status: str
     groups: list[str]
+    role: str
     last_assigned_at: datetime | None
     created_at: datetime
 

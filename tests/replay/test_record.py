@@ -6,6 +6,7 @@ from temporalio.worker import Replayer
 from tests.replay.record import record_all
 from tests.replay.test_replay import FILES
 from workflows.case import CaseWorkflow
+from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -15,7 +16,8 @@ async def test_recorder_writes_histories_that_replay(sessions, ts_env, tmp_path)
     # A path added to the recorder needs its history committed too.
     assert {p.name for p in written} <= {p.name for p in FILES}
     replayer = Replayer(
-        workflows=[CaseWorkflow, DispatchWorkflow], workflow_runner=workflow_runner()
+        workflows=[CaseWorkflow, DispatchWorkflow, PolicyChangeWorkflow],
+        workflow_runner=workflow_runner(),
     )
     for path in written:
         await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))

@@ -8,6 +8,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from workflows.case import CaseInput, CaseWorkflow
+from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -28,7 +29,8 @@ def test_the_corpus_is_committed():
 async def test_history_replays_on_current_code(path):
     # Raises (NondeterminismError among others) if the code no longer makes the same commands.
     await Replayer(
-        workflows=[CaseWorkflow, DispatchWorkflow], workflow_runner=workflow_runner()
+        workflows=[CaseWorkflow, DispatchWorkflow, PolicyChangeWorkflow],
+        workflow_runner=workflow_runner(),
     ).replay_workflow(load(path))
 
 

@@ -31,7 +31,8 @@ PATHS = {"open": [], "awaiting_info": ["await-info"], "resolved": ["resolve"]}
 
 
 @pytest.fixture
-async def world(sessions, ts_env):
+async def world(sessions, fresh_env):
+    ts_env = fresh_env
     acct = await f.account(sessions)
     ada = await f.contact(sessions, acct.id, email="ada@acme.example")
     first = await f.agent(sessions, "First")
@@ -106,7 +107,8 @@ async def test_reject_reopens_and_resolution_clock_resumes(sessions, world):
     ]
 
 
-async def test_lapsed_window_closes_after_exactly_seven_days(sessions, world, ts_env):
+async def test_lapsed_window_closes_after_exactly_seven_days(sessions, world, fresh_env):
+    ts_env = fresh_env
     case = await case_in(sessions, world, "resolved")
     await ts_env.sleep(timedelta(days=7, seconds=1))  # the test server skips the 7 days
     handle = world["client"].get_workflow_handle(case.workflow_id)
@@ -120,7 +122,8 @@ async def test_lapsed_window_closes_after_exactly_seven_days(sessions, world, ts
     assert "closed" in templates and "csat_survey" in templates
 
 
-async def test_resolved_case_is_never_closed_before_its_window(sessions, world, ts_env):
+async def test_resolved_case_is_never_closed_before_its_window(sessions, world, fresh_env):
+    ts_env = fresh_env
     case = await case_in(sessions, world, "resolved")
     await ts_env.sleep(timedelta(days=6, hours=23))
     assert (await row(sessions, case.id)).state == "resolved"
@@ -158,7 +161,7 @@ async def test_acknowledgement_is_sent_once_over_smtp(sessions, ts_env):
         sink.stop()
 
 
-async def test_intake_sets_sla_due_times_from_the_entitlement(sessions, world, ts_env):
+async def test_intake_sets_sla_due_times_from_the_entitlement(sessions, world):
     response = await f.sla_definition(sessions, "Gold response", "response", 4 * 3600)
     resolution = await f.sla_definition(sessions, "Gold resolution", "resolution", 24 * 3600)
     ada = world["ada"]
