@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.service import RetryConfig
 
 from api.auth import COOKIE, Principal, principal_for
 from api.errors import unavailable
@@ -31,6 +32,13 @@ class TemporalConnector:
                         Client.connect(
                             self.settings.temporal_address,
                             namespace=self.settings.temporal_namespace,
+                            # Fail fast while Temporal is away: the caller gets a 503 and
+                            # retries, instead of a request hanging on client retries.
+                            retry_config=RetryConfig(
+                                max_retries=3,
+                                max_elapsed_time_millis=5000,
+                                max_interval_millis=1000,
+                            ),
                         ),
                         timeout=5,
                     )

@@ -5,6 +5,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 PROBLEM = "application/problem+json"
@@ -100,10 +101,18 @@ def install(app: FastAPI) -> None:
             503, "the database is not answering; try again", headers={"Retry-After": "5"}
         )
 
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def _update_timeout(_: Request, exc: Exception):
+        return problem_response(
+            503, "the case did not answer in time; try again", headers={"Retry-After": "5"}
+        )
+
     @app.exception_handler(RPCError)
     async def _temporal(_: Request, exc: RPCError):
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             return problem_response(
                 503, "the workflow engine is not answering; try again", headers={"Retry-After": "5"}
             )
-        return problem_response(503, f"workflow engine error: {exc.message}")
+        return problem_response(
+            503, f"workflow engine error: {exc.message}", headers={"Retry-After": "5"}
+        )

@@ -1,7 +1,7 @@
 """Cases: open from any channel, read, list, timeline, notifications, and actions."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -36,6 +36,7 @@ from workflows.types import ActionInput
 router = APIRouter(tags=["cases"])
 CaseId = Annotated[uuid.UUID, Path(description="The case id (UUID)")]
 LATER_ACTIONS = ("request-field-service", "escalate-itsm")
+UPDATE_TIMEOUT = timedelta(seconds=20)  # then 503: the update id makes a retry safe
 
 # Who may take each action (admin may take all).
 ACTION_ROLES = {
@@ -302,7 +303,9 @@ async def act(
     )
     handle = client.get_workflow_handle(workflow_id)
     try:
-        await handle.execute_update(CaseWorkflow.act, arg, id=f"{action}-{uuid.uuid4()}")
+        await handle.execute_update(
+            CaseWorkflow.act, arg, id=f"{action}-{uuid.uuid4()}", rpc_timeout=UPDATE_TIMEOUT
+        )
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError):
