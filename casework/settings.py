@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     home: Path = Field(Path(".casework"), validation_alias="CASEWORK_HOME")
     default_queue: str = Field("support", validation_alias="CASEWORK_DEFAULT_QUEUE")
     default_reopen_window_seconds: int = 7 * 24 * 3600
+    worker_max_activities: int = Field(100, validation_alias="CASEWORK_WORKER_MAX_ACTIVITIES")
 
 
 @lru_cache

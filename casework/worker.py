@@ -38,6 +38,7 @@ def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
         workflows=WORKFLOWS,
         activities=all_activities(deps),
         max_cached_workflows=2000,
+        max_concurrent_activities=settings.worker_max_activities,
         workflow_runner=workflow_runner(),
     )
 

@@ -33,7 +33,7 @@ DB_RETRY = RetryPolicy(
     maximum_attempts=200,
 )
 # Mail goes over the network to servers we do not own: longer, patient retries.
-SEND_TIMEOUT = timedelta(seconds=60)
+SEND_TIMEOUT = timedelta(seconds=20)  # also how soon a crashed worker's send is retried
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

@@ -1,0 +1,123 @@
+"""A worker killed with SIGKILL mid-work: no case lost, none routed or acknowledged twice."""
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from models.cases import Assignment, Case, Notification
+
+pytestmark = pytest.mark.slow
+
+
+async def open_by_email(stack, n: int) -> dict:
+    r = await stack.http.post(
+        "/api/v1/cases",
+        json={"subject": f"Case {n}", "channel": "email", "email": f"customer{n}@mail.example"},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def pending_activities(stack, workflow_id: str) -> int:
+    desc = await stack.client.get_workflow_handle(workflow_id).describe()
+    return len(desc.raw_description.pending_activities)
+
+
+@pytest.mark.parametrize("stack", [{"CASEWORK_FAULT_PAUSE_AFTER_SEND": "4"}], indirect=True)
+async def test_worker_killed_after_smtp_accepted_sends_exactly_once(stack):
+    case = await open_by_email(stack, 1)
+    stack.sink.wait_for(1, timeout=30)
+
+    async def marked_sent():
+        async with stack.sessions() as db:
+            return (await db.execute(select(Notification.status))).scalar() == "sent"
+
+    await stack.wait(marked_sent, timeout=3, every=0.05)
+    # Accepted and committed; the activity is in its injected pause and has not reported.
+    stack.worker.kill()
+    stack.worker.start()
+    # The retried activity (after its start-to-close timeout) finds the row sent.
+    await stack.wait(
+        lambda: _zero(pending_activities(stack, case["workflow_id"])), timeout=90, every=1
+    )
+    assert len(stack.sink.messages) == 1
+    async with stack.sessions() as db:
+        rows = (await db.execute(select(Notification))).scalars().all()
+    assert [(r.template, r.status, r.attempts) for r in rows] == [("acknowledgement", "sent", 1)]
+
+
+async def _zero(coro) -> bool:
+    return await coro == 0
+
+
+class KillOnNth:
+    """SMTP reply hook: on the Nth message, kill the worker and refuse that message, so it
+    is not delivered; sends run one at a time, so no other mail is in flight then."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen, self.worker = n, 0, None
+
+    def __call__(self, envelope) -> str | None:
+        self.seen += 1
+        if self.seen == self.n:
+            self.worker.kill()
+            return "451 4.3.0 worker gone"
+        return None
+
+
+KILLER = KillOnNth(5)
+
+
+@pytest.mark.parametrize(
+    "stack", [{"reply": KILLER, "CASEWORK_WORKER_MAX_ACTIVITIES": "1"}], indirect=True
+)
+async def test_worker_killed_in_the_middle_of_intake_of_100_cases(stack):
+    KILLER.worker = stack.worker
+    for name in ("Ann", "Bob"):
+        r = await stack.http.post(
+            "/api/v1/agents",
+            json={"name": name, "email": f"{name.lower()}@casework.test", "capacity": 100},
+        )
+        assert r.status_code == 201, r.text
+    cases = await asyncio.gather(*(open_by_email(stack, n) for n in range(100)))
+    await stack.wait(lambda: asyncio.sleep(0, KILLER.seen >= KILLER.n), timeout=120)
+    assert stack.worker.proc.poll() is not None  # it really died
+    async with stack.sessions() as db:
+        unrouted = await db.scalar(
+            select(func.count()).select_from(Case).where(Case.assigned_agent_id.is_(None))
+        )
+    assert unrouted > 0  # killed mid-intake: some cases were not yet through it
+    stack.worker.start()
+
+    async def all_done():
+        async with stack.sessions() as db:
+            routed = await db.scalar(
+                select(func.count()).select_from(Case).where(Case.assigned_agent_id.is_not(None))
+            )
+            sent = await db.scalar(
+                select(func.count()).select_from(Notification).where(Notification.status == "sent")
+            )
+        return routed == 100 and sent == 200
+
+    await stack.wait(all_done, timeout=240, every=1)
+    async with stack.sessions() as db:
+        per_case = (
+            await db.execute(select(Assignment.case_id, func.count()).group_by(Assignment.case_id))
+        ).all()
+        acks = (
+            await db.execute(
+                select(Notification.case_id, func.count())
+                .where(Notification.template == "acknowledgement")
+                .group_by(Notification.case_id)
+            )
+        ).all()
+    assert len(per_case) == 100 and all(n == 1 for _, n in per_case)
+    assert len(acks) == 100 and all(n == 1 for _, n in acks)
+    delivered = [m.message["Message-ID"] for m in stack.sink.messages]
+    assert len(delivered) == 200 and len(set(delivered)) == 200  # none twice
+    ack_rcpts = sorted(
+        m.rcpt_tos[0] for m in stack.sink.messages if "received" in m.message["Subject"].lower()
+    )
+    assert ack_rcpts == sorted(f"customer{n}@mail.example" for n in range(100))
+    assert {c["id"] for c in cases} == {str(c) for c, _ in per_case}
