@@ -15,6 +15,7 @@ from activities.mailer import PermanentMailError, TransientMailError, build_mess
 from models.cases import CaseEvent, Notification
 from workflows.types import SendInput, SendResult
 
+ACCEPTED = "smtp-accepted"
 PAUSE_AFTER_SEND = float(os.environ.get("CASEWORK_FAULT_PAUSE_AFTER_SEND", "0") or 0)
 
 
@@ -27,8 +28,11 @@ class NotificationActivities:
         """Send under a row lock, marking the row sent in the same transaction.
 
         The lock keeps two attempts (a retry racing a slow first try) from both sending; a
-        retry after the commit finds the row sent and sends nothing.
+        retry after the commit finds the row sent and sends nothing. When the server accepted
+        the mail but the commit failed (the database went away), the acceptance is kept in the
+        activity's heartbeat details, which Temporal hands to the retry: it only marks the row.
         """
+        accepted = ACCEPTED in (activity.info().heartbeat_details or ())
         async with self.deps.sessions() as db, db.begin():
             row = (
                 await db.execute(
@@ -52,8 +56,11 @@ class NotificationActivities:
                 message_id=row.message_id,
                 headers={"X-Casework-Case": row.context["case"]["number"]},
             )
-            row.attempts += 1
             row.subject = rendered.subject
+            if accepted:
+                row.status, row.sent_at = "sent", datetime.now(UTC)
+                return SendResult("sent")
+            row.attempts += 1
             try:
                 await asyncio.to_thread(self.deps.mailer.send, message)
             except PermanentMailError as err:
@@ -63,6 +70,7 @@ class NotificationActivities:
                 row.last_error = str(err)[:2000]
                 await db.commit()
                 raise
+            activity.heartbeat(ACCEPTED)
             row.status, row.sent_at = "sent", datetime.now(UTC)
         if PAUSE_AFTER_SEND:  # fault-injection seam for the crash tests (never set in production)
             await asyncio.sleep(PAUSE_AFTER_SEND)

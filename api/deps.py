@@ -1,6 +1,7 @@
 """Request dependencies as Annotated aliases: database session, Temporal client, caller."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -12,6 +13,9 @@ from temporalio.service import RetryConfig
 from api.auth import COOKIE, Principal, principal_for
 from api.errors import unavailable
 from casework.settings import Settings
+
+
+log = logging.getLogger("casework.api")
 
 
 class TemporalConnector:
@@ -48,8 +52,16 @@ class TemporalConnector:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        # Runs after the answer has started: a connection lost meanwhile (the database
+        # went away) must not turn an answered request into a server error.
+        try:
+            await session.close()
+        except Exception as err:
+            log.warning("closing a database session failed: %s", err)
 
 
 def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
