@@ -14,7 +14,6 @@ from api.auth import COOKIE, Principal, principal_for
 from api.errors import unavailable
 from casework.settings import Settings
 
-
 log = logging.getLogger("casework.api")
 
 
