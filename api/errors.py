@@ -65,6 +65,16 @@ def unavailable(detail: str) -> Problem:
     return Problem(503, detail, headers={"Retry-After": "5"})
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method any route serves at `path` (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path) and getattr(route, "methods", None):
+            methods |= route.methods
+    return sorted(methods - {"HEAD"})
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem):
@@ -78,9 +88,12 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
-        return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {"Allow": ", ".join(allowed_methods(app, request.url.path))}
+        return problem_response(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError):

@@ -44,9 +44,9 @@ async def retime_running_cases(client: Client, settings: Settings, ids: list[uui
     )
 
 
-@router.put("/sla-definitions/{definition_id}", response_model=SlaDefinitionRead)
+@router.put("/sla-definitions/{item_id}", response_model=SlaDefinitionRead)
 async def update_sla_definition(
-    definition_id: uuid.UUID,
+    item_id: uuid.UUID,
     body: SlaDefinitionCreate,
     db: SessionDep,
     client: ClientDep,
@@ -55,6 +55,7 @@ async def update_sla_definition(
 ):
     """Edit a definition; every running case that uses it is re-timed from its own history."""
     require(who)
+    definition_id = item_id
     definition = await one(db, SlaDefinition, definition_id)
     await check_refs(db, schedule_id=(Schedule, body.schedule_id))
     for field, value in body.model_dump().items():
@@ -64,9 +65,9 @@ async def update_sla_definition(
     return SlaDefinitionRead.model_validate(definition)
 
 
-@router.put("/schedules/{schedule_id}", response_model=ScheduleRead, tags=["schedules"])
+@router.put("/schedules/{item_id}", response_model=ScheduleRead, tags=["schedules"])
 async def update_schedule(
-    schedule_id: uuid.UUID,
+    item_id: uuid.UUID,
     body: ScheduleCreate,
     db: SessionDep,
     client: ClientDep,
@@ -75,6 +76,7 @@ async def update_schedule(
 ):
     """Edit business hours or holidays; clocks on definitions using it are re-timed."""
     require(who)
+    schedule_id = item_id
     schedule = await one(db, Schedule, schedule_id)
     schedule.name = body.name
     for field, value in body.as_dict().items():

@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
+
+from api.schemas.strict import StrictInput
 
 Channel = Literal["email", "phone", "chat", "portal", "social", "api", "event"]
 State = Literal["new", "open", "awaiting_info", "resolved", "closed", "cancelled"]
@@ -20,15 +22,13 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class Category(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Category(StrictInput):
     product: Name | None = None
     issue_type: Name | None = None
     symptom: Name | None = None
 
 
-class CaseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CaseCreate(StrictInput):
     subject: Subject
     description: Text | None = None
     channel: Channel
@@ -46,10 +46,9 @@ class CaseCreate(BaseModel):
     parent_case_id: uuid.UUID | None = None
 
 
-class ActionBody(BaseModel):
+class ActionBody(StrictInput):
     """Fields of every action; which are required depends on the action (see API.md)."""
 
-    model_config = ConfigDict(extra="forbid")
     body: Text | None = None
     agent_id: uuid.UUID | None = None
     priority: Priority | None = None

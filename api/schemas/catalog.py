@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.schemas.strict import StrictInput
 from workflows.calendar import validate_schedule
 
 T = TypeVar("T")
@@ -61,8 +62,8 @@ Phone = text(40)
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Input(StrictInput):
+    pass
 
 
 class Output(BaseModel):
