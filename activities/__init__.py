@@ -1,7 +1,9 @@
 """Every side effect of a case: database writes, routing, notifications."""
 
 from activities.deps import Deps
+from activities.field_service import FieldServiceActivities
 from activities.intake import IntakeActivities, SlaActivities
+from activities.itsm import ItsmActivities
 from activities.notify import NotificationActivities
 from activities.record import RecordActivities
 from activities.routing import RoutingActivities
@@ -13,6 +15,8 @@ def all_activities(deps: Deps) -> list:
     routing = RoutingActivities(deps)
     notify = NotificationActivities(deps)
     slas = SlaActivities(deps)
+    field = FieldServiceActivities(deps)
+    itsm = ItsmActivities(deps)
     return [
         slas.default_slas,
         slas.find_cases_using,
@@ -20,4 +24,10 @@ def all_activities(deps: Deps) -> list:
         record.record_case_event,
         routing.dispatch_cases,
         notify.send_notification,
+        field.create_work_order,
+        field.dispatch_work_orders,
+        field.record_work_order,
+        itsm.open_incident,
+        itsm.deliver_incident,
+        itsm.update_incident,
     ]

@@ -15,3 +15,8 @@ class Deps:
     portal_url: str
     default_queue: str = "support"
     default_reopen_window_seconds: int = 7 * 24 * 3600
+    public_url: str = "http://127.0.0.1:8000"  # where an ITSM calls back
+    itsm_adapter: str = "builtin"  # builtin | webhook
+    itsm_webhook_url: str | None = None
+    webhook_secret: str | None = None  # signs outbound webhook bodies (HMAC-SHA256)
+    webhook_timeout_seconds: float = 10

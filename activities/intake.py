@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import outbox
 from activities.deps import Deps
+from activities.field_service import matching_rule, rule_request
 from models.cases import Case, CaseEvent
 from models.customers import Account, AccountContact, Asset, Consumer, Contact
 from models.people import Queue
@@ -215,6 +216,8 @@ class IntakeActivities:
                     await db.execute(select(Queue.escalation_queue).where(Queue.name == case.queue))
                 ).scalar(),
             )
+            rule = await matching_rule(db, case.category)
+            result.field_service = rule_request(rule) if rule else None
             await db.flush()
             ack = await outbox.enqueue(
                 db,

@@ -29,6 +29,10 @@ TEMPLATE_KINDS: tuple[str, ...] = (
     "cancelled",
     "sla_warning",
     "sla_breached",
+    "work_order_dispatched",
+    "work_order_completed",
+    "work_order_cancelled",
+    "incident_update",
 )
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

@@ -79,10 +79,16 @@ async def enqueue(
     portal_url: str,
     body: str | None = None,
     reason: str | None = None,
+    recipient: tuple[str | None, str | None] | None = None,
 ) -> uuid.UUID | None:
-    """Add an outbox row unless one with `key` exists; returns its id (None: no recipient)."""
+    """Add an outbox row unless one with `key` exists; returns its id (None: no recipient).
+
+    `recipient` (email, name) names someone outside the case's own people (a technician).
+    """
     agent = await db.get(Agent, case.assigned_agent_id) if case.assigned_agent_id else None
-    if to == "agent":
+    if recipient is not None:
+        email, name = recipient
+    elif to == "agent":
         email, name = (agent.email, agent.name) if agent else (None, None)
     elif to == "supervisor":
         email, name = await supervisor_of(db, case)

@@ -6,10 +6,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from api import errors
+from api import errors, openapi
 from api.auth import ensure_admin_token
 from api.deps import TemporalConnector
-from api.routes import cases, catalog, health, sla, tokens
+from api.routes import cases, catalog, health, itsm, metrics, pages, sla, tokens, work_orders
 from casework.settings import Settings, get_settings
 from models.db import make_engine, make_session_factory
 
@@ -54,7 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodyLimit)
     errors.install(app)
+    openapi.install(app)
     app.include_router(health.router)
-    for module in (tokens, sla, catalog, cases):
+    app.include_router(pages.router)
+    for module in (tokens, sla, catalog, cases, work_orders, itsm, metrics):
         app.include_router(module.router, prefix="/api/v1")
     return app

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,11 @@ class Settings(BaseSettings):
     mail_from: str = Field("support@casework.localhost", validation_alias="CASEWORK_MAIL_FROM")
     admin_token: str | None = Field(None, validation_alias="CASEWORK_ADMIN_TOKEN")
     webhook_secret: str | None = Field(None, validation_alias="CASEWORK_WEBHOOK_SECRET")
+    # ITSM escalation: our own incidents table, or an HTTP POST to an outside service desk.
+    itsm_adapter: Literal["builtin", "webhook"] = Field(
+        "builtin", validation_alias="CASEWORK_ITSM_ADAPTER"
+    )
+    itsm_webhook_url: str | None = Field(None, validation_alias="CASEWORK_ITSM_WEBHOOK_URL")
     api_host: str = Field("127.0.0.1", validation_alias="CASEWORK_API_HOST")
     api_port: int = Field(8000, validation_alias="CASEWORK_API_PORT")
     public_url: str = Field("http://127.0.0.1:8000", validation_alias="CASEWORK_PUBLIC_URL")

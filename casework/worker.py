@@ -1,4 +1,4 @@
-"""The Temporal worker: CaseWorkflow, DispatchWorkflow and every activity they call."""
+"""The Temporal worker: CaseWorkflow, its work orders, dispatchers and every activity."""
 
 import asyncio
 import logging
@@ -14,8 +14,15 @@ from workflows.case import CaseWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
+from workflows.work_order import WorkOrderDispatchWorkflow, WorkOrderWorkflow
 
-WORKFLOWS = [CaseWorkflow, DispatchWorkflow, PolicyChangeWorkflow]
+WORKFLOWS = [
+    CaseWorkflow,
+    DispatchWorkflow,
+    PolicyChangeWorkflow,
+    WorkOrderWorkflow,
+    WorkOrderDispatchWorkflow,
+]
 log = logging.getLogger("casework.worker")
 
 
@@ -28,6 +35,10 @@ def build_deps(settings: Settings, engine=None) -> Deps:
         portal_url=settings.public_url.rstrip("/") + "/portal",
         default_queue=settings.default_queue,
         default_reopen_window_seconds=settings.default_reopen_window_seconds,
+        public_url=settings.public_url,
+        itsm_adapter=settings.itsm_adapter,
+        itsm_webhook_url=settings.itsm_webhook_url,
+        webhook_secret=settings.webhook_secret,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, IdMixin, utcnow
 
@@ -86,6 +86,13 @@ class Case(IdMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Linked work orders and incidents with their live state, loaded with the case.
+    work_order_rows: Mapped[list["WorkOrder"]] = relationship(  # noqa: F821
+        lazy="selectin", viewonly=True, order_by="WorkOrder.created_at"
+    )
+    incident_rows: Mapped[list["Incident"]] = relationship(  # noqa: F821
+        lazy="selectin", viewonly=True, order_by="Incident.created_at"
+    )
 
 
 class CaseEvent(Base):

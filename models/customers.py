@@ -15,6 +15,9 @@ class Account(IdMixin, Base):
     type: Mapped[str] = mapped_column(String(16), default="customer")
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     domains: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # A site's address and field-service territory (work orders without an asset use them).
+    location: Mapped[str | None] = mapped_column(String(300))
+    territory: Mapped[str | None] = mapped_column(String(120))
 
 
 class Contact(IdMixin, Base):
@@ -57,3 +60,4 @@ class Asset(IdMixin, Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     consumer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consumers.id"), index=True)
     location: Mapped[str | None] = mapped_column(String(300))
+    territory: Mapped[str | None] = mapped_column(String(120))

@@ -23,6 +23,7 @@ from workflows.case import CaseWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
+from workflows.work_order import WorkOrderDispatchWorkflow, WorkOrderWorkflow
 
 BIN = Path(sys.prefix) / "bin"
 
@@ -100,7 +101,13 @@ async def running_worker(client, deps: Deps, task_queue: str | None = None):
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, DispatchWorkflow, PolicyChangeWorkflow],
+        workflows=[
+            CaseWorkflow,
+            DispatchWorkflow,
+            PolicyChangeWorkflow,
+            WorkOrderWorkflow,
+            WorkOrderDispatchWorkflow,
+        ],
         activities=all_activities(deps),
         workflow_runner=workflow_runner(),
     ):

@@ -10,17 +10,29 @@ from temporalio.common import RetryPolicy
 
 from workflows.types import (
     AffectedCases,
+    CreateWorkOrderInput,
+    DeliverIncidentInput,
     DispatchInput,
     DispatchResult,
+    IncidentDelivered,
+    IncidentOpened,
+    IncidentUpdate,
+    IncidentUpdateResult,
     IntakeInput,
     IntakeResult,
+    OpenIncidentInput,
     PolicyChangeInput,
     RecordInput,
     RecordResult,
+    RecordWorkOrderInput,
+    RecordWorkOrderResult,
     SendInput,
     SendResult,
     SlaLookup,
     SlaLookupResult,
+    WorkOrderCreated,
+    WorkOrderDispatchInput,
+    WorkOrderDispatchResult,
 )
 
 # Database steps run as local activities: one workflow task instead of three at intake.
@@ -40,6 +52,15 @@ SEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
     maximum_attempts=50,
     non_retryable_error_types=["PermanentMailError"],
+)
+# The ITSM webhook is someone else's server: patient backoff, bounded, never past a refusal.
+ITSM_TIMEOUT = timedelta(seconds=30)
+ITSM_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=20,
+    non_retryable_error_types=["ItsmRejected", "ItsmNotConfigured"],
 )
 
 
@@ -104,4 +125,45 @@ async def find_cases_using(arg: PolicyChangeInput) -> AffectedCases:
         result_type=AffectedCases,
         start_to_close_timeout=DB_TIMEOUT,
         retry_policy=DB_RETRY,
+    )
+
+
+async def _db(name: str, arg, result_type):
+    return await workflow.execute_local_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=DB_TIMEOUT,
+        schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
+        retry_policy=DB_RETRY,
+    )
+
+
+async def create_work_order(arg: CreateWorkOrderInput) -> WorkOrderCreated:
+    return await _db("create_work_order", arg, WorkOrderCreated)
+
+
+async def dispatch_work_orders(arg: WorkOrderDispatchInput) -> WorkOrderDispatchResult:
+    return await _db("dispatch_work_orders", arg, WorkOrderDispatchResult)
+
+
+async def record_work_order(arg: RecordWorkOrderInput) -> RecordWorkOrderResult:
+    return await _db("record_work_order", arg, RecordWorkOrderResult)
+
+
+async def open_incident(arg: OpenIncidentInput) -> IncidentOpened:
+    return await _db("open_incident", arg, IncidentOpened)
+
+
+async def update_incident(arg: IncidentUpdate) -> IncidentUpdateResult:
+    return await _db("update_incident", arg, IncidentUpdateResult)
+
+
+async def deliver_incident(arg: DeliverIncidentInput) -> IncidentDelivered:
+    return await workflow.execute_activity(
+        "deliver_incident",
+        arg,
+        result_type=IncidentDelivered,
+        start_to_close_timeout=ITSM_TIMEOUT,
+        retry_policy=ITSM_RETRY,
     )

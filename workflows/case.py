@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 from workflows import calls, lifecycle, routing, sla
 from workflows.lifecycle import ACTIVE, CLOSED, OPEN, RESOLVED, TERMINAL
@@ -14,22 +15,61 @@ from workflows.types import (
     ActionInput,
     ActionResult,
     AssignedSignal,
+    CancelWorkOrder,
     CaseProjection,
+    CreateWorkOrderInput,
+    DeliverIncidentInput,
     DispatchInput,
+    FieldServiceRequest,
+    IncidentUpdate,
+    IncidentUpdateResult,
     IntakeInput,
+    ItsmEscalation,
     Notify,
+    OpenIncidentInput,
     PolicyChanged,
     RecordInput,
     SendInput,
     SlaLookup,
+    WorkOrderChanged,
+    WorkOrderInput,
 )
+from workflows.work_order import CANCEL_SIGNAL, WORK_ORDER_SIGNAL, WorkOrderWorkflow
+from workflows.work_order import DONE as WORK_ORDER_DONE
 
 # Patches: each marks a change to running cases (see tests/replay/README.md).
 PRIORITY_SWAPS_SLAS = "sla-priority-swap"
 BREACH_ESCALATES = "sla-breach-escalation"
+# Work orders spawned by a category rule at intake; open work orders cancelled when the case
+# ends (the new actions, signal and update need no patch: old histories never hold them).
+FIELD_SERVICE = "field-service-and-itsm"
 
 ACTION_NOT_ALLOWED = "ActionNotAllowed"
 INVALID_ACTION = "InvalidAction"
+LINKED_WORK = ("request-field-service", "escalate-itsm")
+INCIDENT_STATES = ("new", "in_progress", "resolved", "closed")
+INCIDENT_OVER = ("closed", "failed")
+INCIDENT_OPEN = ("new", "in_progress")
+
+
+@dataclass
+class WorkOrderRef:
+    work_order_id: str
+    number: str
+    workflow_id: str
+    state: str = "new"
+    technician_id: str | None = None
+    auto_resolve: bool = False
+
+
+@dataclass
+class IncidentRef:
+    incident_id: str
+    number: str
+    adapter: str
+    state: str = "new"
+    external_id: str | None = None
+    auto_resolve: bool = False
 
 
 @dataclass
@@ -54,6 +94,8 @@ class CaseState:
     sla_source: str = "entitlement"
     escalation_queue: str | None = None
     policy_inbox: list[PolicyChanged] = field(default_factory=list)
+    work_orders: list[WorkOrderRef] = field(default_factory=list)
+    incidents: list[IncidentRef] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +127,8 @@ class CaseWorkflow:
                 await self._settle()
                 workflow.continue_as_new(CaseInput(arg.case_id, arg.number, self.s))
             await self._wait_for_change_or_deadline()
+        if self._open_work_orders() and workflow.patched(FIELD_SERVICE):
+            await self._cancel_open_work_orders()
         await self._settle()
         return self.s.state
 
@@ -111,6 +155,11 @@ class CaseWorkflow:
             own_case_id=self.case_id,
         )
         self._take_own(routed)
+        if got.field_service and workflow.patched(FIELD_SERVICE):
+            async with self.lock:
+                await self._request_field_service(
+                    FieldServiceRequest(**got.field_service), key="rule:field-service"
+                )
 
     async def _wait_for_change_or_deadline(self) -> None:
         now = workflow.now()
@@ -239,7 +288,10 @@ class CaseWorkflow:
         async with self.lock:
             # Re-checked under the lock: two actions accepted together must not both apply.
             self._check(a)
-            await self._apply(a, workflow.current_update_info().id)
+            if a.action in LINKED_WORK:
+                await self._linked_work(a, workflow.current_update_info().id)
+            else:
+                await self._apply(a, workflow.current_update_info().id)
             return ActionResult(self.s.state, self.s.version)
 
     @act.validator
@@ -258,6 +310,24 @@ class CaseWorkflow:
             raise ApplicationError("body is required", type=INVALID_ACTION)
         if a.action == "assign" and a.agent_id == self.s.assigned_agent_id:
             raise ApplicationError("already assigned to that agent", type=ACTION_NOT_ALLOWED)
+        if a.action == "request-field-service" and a.field_service is not None:
+            req = a.field_service
+            if (
+                req.window_start
+                and req.window_end
+                and (
+                    datetime.fromisoformat(req.window_end)
+                    <= datetime.fromisoformat(req.window_start)
+                )
+            ):
+                raise ApplicationError("window_end must be after window_start", type=INVALID_ACTION)
+        if a.action == "escalate-itsm":
+            open_ = [i for i in self.s.incidents if i.state in INCIDENT_OPEN]
+            if open_:
+                raise ApplicationError(
+                    f"the case already has an open incident ({open_[0].number})",
+                    type=ACTION_NOT_ALLOWED,
+                )
 
     async def _apply(self, a: ActionInput, update_id: str) -> None:
         s, now = self.s, workflow.now()
@@ -378,6 +448,280 @@ class CaseWorkflow:
     @workflow.query(name="state")
     def state(self) -> CaseState:
         return self.s
+
+    # ----- linked work: field-service work orders and ITSM incidents ------------------------
+
+    async def _linked_work(self, a: ActionInput, update_id: str) -> None:
+        key = f"{a.action}:{update_id}"
+        actor = (a.actor_role, a.actor_id)
+        self.s.state = lifecycle.next_state(a.action, self.s.state)
+        if a.action == "request-field-service":
+            await self._request_field_service(
+                a.field_service or FieldServiceRequest(), key=key, actor=actor
+            )
+        else:
+            await self._escalate(a.itsm or ItsmEscalation(), key=key, actor=actor)
+
+    async def _request_field_service(
+        self,
+        req: FieldServiceRequest,
+        *,
+        key: str,
+        actor: tuple[str | None, str | None] = ("system", None),
+    ) -> None:
+        """Create the work order (pre-filled from the case) and start its child workflow."""
+        created = await calls.create_work_order(
+            CreateWorkOrderInput(self.case_id, f"{self.case_id}:{key}", req, *actor)
+        )
+        await workflow.start_child_workflow(
+            WorkOrderWorkflow.run,
+            WorkOrderInput(
+                created.work_order_id,
+                created.number,
+                self.case_id,
+                workflow.info().workflow_id,
+            ),
+            id=created.workflow_id,
+            # Its own life: a continue-as-new of the case must not end the visit. The case
+            # cancels open work orders itself when it ends.
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        self.s.work_orders.append(
+            WorkOrderRef(
+                created.work_order_id,
+                created.number,
+                created.workflow_id,
+                auto_resolve=req.auto_resolve,
+            )
+        )
+        await self._record(
+            "request_field_service",
+            key=key,
+            actor=actor,
+            body=req.notes,
+            public=False,
+            data={
+                "work_order_id": created.work_order_id,
+                "number": created.number,
+                "asset_id": created.asset_id,
+                "location": created.location,
+                "territory": created.territory,
+                "skills": created.skills,
+                "parts": created.parts,
+                "window_start": created.window_start,
+                "window_end": created.window_end,
+                "rule_id": req.rule_id,
+            },
+            now=workflow.now(),
+        )
+
+    @workflow.signal(name=WORK_ORDER_SIGNAL)
+    async def work_order_changed(self, change: WorkOrderChanged) -> None:
+        async with self.lock:
+            await self._on_work_order(change)
+
+    async def _on_work_order(self, u: WorkOrderChanged) -> None:
+        ref = next((w for w in self.s.work_orders if w.work_order_id == u.work_order_id), None)
+        if ref is None or ref.state in WORK_ORDER_DONE or ref.state == u.state:
+            return  # not ours, already over, or told twice
+        ref.state = u.state
+        ref.technician_id = u.technician_id or ref.technician_id
+        data = {
+            "work_order_id": u.work_order_id,
+            "number": u.number,
+            "state": u.state,
+            "technician_id": u.technician_id,
+            "technician": u.technician_name,
+        }
+        body, notify = None, []
+        match u.state:
+            case "waiting":
+                body = u.reason
+            case "dispatched":
+                body = f"Technician {u.technician_name or u.technician_id} dispatched."
+            case "completed":
+                body = u.notes
+                data |= {"fixed": u.fixed, "parts_used": u.parts_used}
+                outcome = "fixed" if u.fixed else "not fixed"
+                summary = f"Work order {u.number} completed ({outcome})."
+                text = f"{summary}\n\n{u.notes}" if u.notes else summary
+                notify = [Notify("work_order_completed", "agent", body=text)]
+            case "cancelled":
+                body = u.reason
+                text = f"Work order {u.number} was cancelled."
+                notify = [Notify("work_order_cancelled", "agent", body=text, reason=u.reason)]
+        await self._record(
+            f"work_order_{u.state}",
+            key=f"wo:{u.work_order_id}:{u.state}",
+            actor=(u.actor_role, u.actor_id),
+            body=body,
+            public=False,
+            data=data,
+            notify=notify,
+            now=workflow.now(),
+        )
+        if u.state == "completed" and u.fixed and ref.auto_resolve and self.s.state in ACTIVE:
+            resolution = f"Resolved by work order {u.number}" + (f": {u.notes}" if u.notes else ".")
+            await self._apply(
+                ActionInput("resolve", actor_role="system", body=resolution),
+                f"wo-{u.work_order_id}",
+            )
+
+    def _open_work_orders(self) -> list[WorkOrderRef]:
+        return [w for w in self.s.work_orders if w.state not in WORK_ORDER_DONE]
+
+    async def _cancel_open_work_orders(self) -> None:
+        """Compensation: the case is over, so are its visits; each tells its technician."""
+        async with self.lock:
+            reason = f"The case was {self.s.state}."
+            for ref in self._open_work_orders():
+                try:
+                    await workflow.get_external_workflow_handle(ref.workflow_id).signal(
+                        CANCEL_SIGNAL, CancelWorkOrder(reason)
+                    )
+                except Exception as err:  # it ended meanwhile
+                    workflow.logger.info("work order %s not cancelled: %s", ref.number, err)
+                ref.state = "cancelled"
+                await self._record(
+                    "work_order_cancelled",
+                    key=f"wo:{ref.work_order_id}:cancelled",
+                    body=reason,
+                    public=False,
+                    data={
+                        "work_order_id": ref.work_order_id,
+                        "number": ref.number,
+                        "state": "cancelled",
+                        "technician_id": ref.technician_id,
+                        "by": "case",
+                    },
+                    now=workflow.now(),
+                )
+
+    async def _escalate(
+        self, esc: ItsmEscalation, *, key: str, actor: tuple[str | None, str | None]
+    ) -> None:
+        opened = await calls.open_incident(
+            OpenIncidentInput(self.case_id, f"{self.case_id}:{key}", esc)
+        )
+        ref = IncidentRef(
+            opened.incident_id, opened.number, opened.adapter, auto_resolve=esc.auto_resolve
+        )
+        self.s.incidents.append(ref)
+        await self._record(
+            "escalate_itsm",
+            key=key,
+            actor=actor,
+            body=opened.summary,
+            public=False,
+            data={
+                "incident_id": opened.incident_id,
+                "number": opened.number,
+                "adapter": opened.adapter,
+                "urgency": esc.urgency,
+                "impact": esc.impact,
+            },
+            now=workflow.now(),
+        )
+        if opened.adapter == "webhook":
+            # Delivered in the background (retried with backoff): the agent is not kept
+            # waiting on someone else's server.
+            self.sending += 1
+            asyncio.create_task(self._deliver(ref))
+
+    async def _deliver(self, ref: IncidentRef) -> None:
+        try:
+            try:
+                got = await calls.deliver_incident(DeliverIncidentInput(ref.incident_id))
+            except ActivityError as err:
+                cause = err.cause.message if isinstance(err.cause, ApplicationError) else err
+                async with self.lock:
+                    update = IncidentUpdate(
+                        ref.incident_id, "failed", comment=f"Delivery failed: {cause}"
+                    )
+                    await self._incident_changed(ref, update, key=f"itsm:{ref.incident_id}:failed")
+                return
+            async with self.lock:
+                ref.external_id = got.external_id
+                await self._record(
+                    "itsm_linked",
+                    key=f"itsm:{ref.incident_id}:linked",
+                    public=False,
+                    data={
+                        "incident_id": ref.incident_id,
+                        "number": ref.number,
+                        "external_id": got.external_id,
+                    },
+                    now=workflow.now(),
+                )
+        finally:
+            self.sending -= 1
+
+    @workflow.update(name="incident_update")
+    async def incident_update(self, u: IncidentUpdate) -> IncidentUpdateResult:
+        async with self.lock:
+            self._check_incident(u)
+            ref = self._incident(u.incident_id)
+            key = f"itsm:{u.incident_id}:{workflow.current_update_info().id}"
+            await self._incident_changed(ref, u, key=key)
+            return IncidentUpdateResult(ref.state, self.s.state)
+
+    @incident_update.validator
+    def _validate_incident(self, u: IncidentUpdate) -> None:
+        self._check_incident(u)
+
+    def _incident(self, incident_id: str) -> IncidentRef | None:
+        return next((i for i in self.s.incidents if i.incident_id == incident_id), None)
+
+    def _check_incident(self, u: IncidentUpdate) -> None:
+        ref = self._incident(u.incident_id)
+        if ref is None:
+            raise ApplicationError("the incident is not linked to this case", type=INVALID_ACTION)
+        if u.status not in INCIDENT_STATES:
+            raise ApplicationError(f"unknown incident status {u.status!r}", type=INVALID_ACTION)
+        if ref.state in INCIDENT_OVER:
+            raise ApplicationError(f"incident {ref.number} is {ref.state}", type=ACTION_NOT_ALLOWED)
+
+    async def _incident_changed(self, ref: IncidentRef, u: IncidentUpdate, *, key: str) -> None:
+        before = ref.state
+        ref.state = u.status
+        ref.external_id = u.external_id or ref.external_id
+        await calls.update_incident(u)
+        notify = []
+        if u.status == "resolved" and before != "resolved":
+            text = f"Incident {ref.number} was resolved."
+            if u.resolution:
+                text += f"\n\n{u.resolution}"
+            notify = [Notify("incident_update", "agent", body=text)]
+        elif u.status == "failed":
+            notify = [Notify("incident_update", "agent", body=u.comment)]
+        await self._record(
+            f"incident_{u.status}" if u.status != before else "incident_comment",
+            key=key,
+            actor=(u.actor_role, u.actor_id),
+            body=u.resolution if u.status == "resolved" and u.resolution else u.comment,
+            public=False,
+            data={
+                "incident_id": ref.incident_id,
+                "number": ref.number,
+                "external_id": ref.external_id,
+                "status": u.status,
+                "previous": before,
+                "comment": u.comment,
+            },
+            notify=notify,
+            now=workflow.now(),
+        )
+        if (
+            u.status == "resolved"
+            and before != "resolved"
+            and ref.auto_resolve
+            and self.s.state in ACTIVE
+        ):
+            resolution = u.resolution or f"Resolved by incident {ref.number}."
+            await self._apply(
+                ActionInput("resolve", actor_role="system", body=resolution),
+                f"incident-{ref.incident_id}",
+            )
 
     # ----- persistence and notifications --------------------------------------------------
 

@@ -24,6 +24,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "accept": (RESOLVED,),
     "reject": (RESOLVED,),
     "cancel": ACTIVE,
+    "request-field-service": ACTIVE,
+    "escalate-itsm": ACTIVE,
 }
 ACTIONS = tuple(ALLOWED)
 
@@ -46,6 +48,8 @@ def next_state(action: str, state: str) -> str:
         case "customer-reply" | "reject":
             return OPEN if state in (AWAITING_INFO, RESOLVED) else state
         case "respond" | "assign" | "change-priority" | "note":
+            return OPEN if state == NEW else state
+        case "request-field-service" | "escalate-itsm":
             return OPEN if state == NEW else state
         case "resolve":
             return RESOLVED

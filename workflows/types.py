@@ -37,6 +37,8 @@ class IntakeResult:
     created_at: str = ""
     sla_source: str = "entitlement"  # entitlement | priority (defaults swap on a priority change)
     escalation_queue: str | None = None
+    # A matching category rule's FieldServiceRequest fields: the case spawns a work order.
+    field_service: dict | None = None
 
 
 @dataclass
@@ -122,6 +124,29 @@ class SendResult:
 
 
 @dataclass
+class FieldServiceRequest:
+    """What a work order needs; empty fields are pre-filled from the case (asset, site)."""
+
+    skills: list[str] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+    window_start: str | None = None
+    window_end: str | None = None
+    notes: str | None = None
+    location: str | None = None
+    territory: str | None = None
+    auto_resolve: bool = False  # resolve the case when the work order is completed as fixed
+    rule_id: str | None = None
+
+
+@dataclass
+class ItsmEscalation:
+    summary: str | None = None  # None: the case subject
+    urgency: int = 3
+    impact: int = 3
+    auto_resolve: bool = False  # resolve the case with the incident's resolution
+
+
+@dataclass
 class ActionInput:
     """One agent or customer action (an update on the case workflow)."""
 
@@ -132,6 +157,8 @@ class ActionInput:
     agent_id: str | None = None
     priority: int | None = None
     reason: str | None = None
+    field_service: FieldServiceRequest | None = None
+    itsm: ItsmEscalation | None = None
 
 
 @dataclass
@@ -177,3 +204,171 @@ class PolicyChangeInput:
 class AffectedCases:
     workflow_ids: list[str] = field(default_factory=list)
     slas: list[SlaSpec] = field(default_factory=list)
+
+
+# ----- field service ---------------------------------------------------------------------
+
+
+@dataclass
+class CreateWorkOrderInput:
+    case_id: str
+    key: str  # idempotency key: a retried create returns the same work order
+    request: FieldServiceRequest = field(default_factory=FieldServiceRequest)
+    actor_role: str | None = None
+    actor_id: str | None = None
+
+
+@dataclass
+class WorkOrderCreated:
+    work_order_id: str
+    number: str
+    workflow_id: str
+    location: str | None = None
+    territory: str | None = None
+    skills: list[str] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+    window_start: str | None = None
+    window_end: str | None = None
+    asset_id: str | None = None
+
+
+@dataclass
+class WorkOrderInput:
+    work_order_id: str
+    number: str
+    case_id: str
+    case_workflow_id: str
+
+
+@dataclass
+class WorkOrderDispatchInput:
+    """Dispatch waiting work orders; `key` makes a retried dispatch return the same decisions."""
+
+    key: str
+    enqueue_work_order_id: str | None = None
+
+
+@dataclass
+class TechnicianBooked:
+    work_order_id: str
+    workflow_id: str
+    technician_id: str
+    technician_name: str = ""
+    notification_id: str | None = None
+
+
+@dataclass
+class WorkOrderDispatchResult:
+    booked: list[TechnicianBooked] = field(default_factory=list)
+    waiting_reason: str | None = None  # why the enqueued work order is still waiting
+
+
+@dataclass
+class WorkOrderAction:
+    """A technician's (or staff) action on a work order: an update on WorkOrderWorkflow."""
+
+    action: str  # accept | start | complete | cancel
+    actor_role: str
+    actor_id: str | None = None
+    notes: str | None = None
+    parts_used: list[str] = field(default_factory=list)
+    fixed: bool | None = None
+    reason: str | None = None
+
+
+@dataclass
+class WorkOrderActionResult:
+    state: str
+    version: int
+
+
+@dataclass
+class CancelWorkOrder:
+    """The case ended (cancelled or closed): compensate by cancelling the work order."""
+
+    reason: str
+
+
+@dataclass
+class RecordWorkOrderInput:
+    work_order_id: str
+    version: int
+    state: str
+    at: str
+    actor_role: str | None = None
+    actor_id: str | None = None
+    notes: str | None = None
+    parts_used: list[str] = field(default_factory=list)
+    fixed: bool | None = None
+    reason: str | None = None
+    tell_technician: bool = False  # a cancellation the technician did not make themselves
+
+
+@dataclass
+class RecordWorkOrderResult:
+    technician_id: str | None = None
+    notification_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WorkOrderChanged:
+    """Signal from a work order to its case: a step of its life, for the timeline."""
+
+    work_order_id: str
+    number: str
+    state: str
+    technician_id: str | None = None
+    technician_name: str | None = None
+    reason: str | None = None  # why it waits, or why it was cancelled
+    notes: str | None = None
+    parts_used: list[str] = field(default_factory=list)
+    fixed: bool | None = None
+    actor_role: str | None = None
+    actor_id: str | None = None
+
+
+# ----- ITSM ------------------------------------------------------------------------------
+
+
+@dataclass
+class OpenIncidentInput:
+    case_id: str
+    key: str
+    escalation: ItsmEscalation = field(default_factory=ItsmEscalation)
+
+
+@dataclass
+class IncidentOpened:
+    incident_id: str
+    number: str
+    adapter: str  # builtin | webhook
+    summary: str = ""
+
+
+@dataclass
+class DeliverIncidentInput:
+    incident_id: str
+
+
+@dataclass
+class IncidentDelivered:
+    external_id: str | None = None
+
+
+@dataclass
+class IncidentUpdate:
+    """A status change of a linked incident (inbound webhook or the built-in desk's API)."""
+
+    incident_id: str
+    status: str  # new | in_progress | resolved | closed | failed (delivery gave up)
+    comment: str | None = None
+    resolution: str | None = None
+    actor_role: str | None = None
+    actor_id: str | None = None
+    external_id: str | None = None
+
+
+@dataclass
+class IncidentUpdateResult:
+    state: str
+    case_state: str

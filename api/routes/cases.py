@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from sqlalchemy import inspect, select
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import visibility
@@ -25,17 +25,22 @@ from api.schemas.cases import (
     NotificationPage,
     State,
 )
+from api.schemas.field_service import (
+    FieldServiceBody,
+    ItsmBody,
+    incident_summary,
+    work_order_summary,
+)
 from models.cases import Case, CaseEvent, Notification
 from models.customers import AccountContact, Asset, Consumer, Contact, Product
 from models.people import Agent
 from workflows.calendar import Schedule, business_seconds_between
 from workflows.case import ACTION_NOT_ALLOWED, CaseWorkflow
 from workflows.lifecycle import ACTIONS, TERMINAL
-from workflows.types import ActionInput
+from workflows.types import ActionInput, FieldServiceRequest, ItsmEscalation
 
 router = APIRouter(tags=["cases"])
 CaseId = Annotated[uuid.UUID, Path(description="The case id (UUID)")]
-LATER_ACTIONS = ("request-field-service", "escalate-itsm")
 UPDATE_TIMEOUT = timedelta(seconds=20)  # then 503: the update id makes a retry safe
 
 # Who may take each action (admin may take all).
@@ -50,6 +55,8 @@ ACTION_ROLES = {
     "accept": ("contact", "consumer"),
     "reject": ("contact", "consumer"),
     "cancel": ("agent", "supervisor"),
+    "request-field-service": ("agent",),
+    "escalate-itsm": ("agent",),
 }
 REQUIRED = {
     "assign": "agent_id",
@@ -77,8 +84,14 @@ def case_view(case: Case, now: datetime | None = None) -> dict:
     fields = CaseRead.model_fields
     view = {k: getattr(case, k) for k in fields if hasattr(case, k) and k != "sla"}
     view["sla"] = [sla_now(e, now) for e in case.sla or []]
-    view["work_orders"], view["incidents"] = [], []
+    view["work_orders"] = [work_order_summary(w) for w in loaded(case, "work_order_rows")]
+    view["incidents"] = [incident_summary(i) for i in loaded(case, "incident_rows")]
     return view
+
+
+def loaded(case: Case, name: str) -> list:
+    """The rows the case was read with; a case just created (never read) has none yet."""
+    return [] if name in inspect(case).unloaded else list(getattr(case, name))
 
 
 async def visible_case(db, who: Principal, case_id: uuid.UUID) -> Case:
@@ -262,6 +275,92 @@ async def notifications(case_id: CaseId, db: SessionDep, who: CurrentPrincipal):
     return {"items": list(rows.scalars()), "next_cursor": None}
 
 
+# ----- linked work: request-field-service and escalate-itsm (each with its own body) -------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def linked_action(
+    db, client: Client, who: Principal, case_id: uuid.UUID, arg: ActionInput
+) -> dict:
+    require(who, *ACTION_ROLES[arg.action])
+    case = await visible_case(db, who, case_id)
+    if case.state in TERMINAL:
+        raise Problem(409, f"cannot {arg.action} a case that is {case.state}")
+    workflow_id = case.workflow_id
+    await db.rollback()  # do not hold a transaction open while the workflow works
+    arg.actor_role = who.role
+    arg.actor_id = str(who.subject_id) if who.subject_id else None
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        await handle.execute_update(
+            CaseWorkflow.act, arg, id=f"{arg.action}-{uuid.uuid4()}", rpc_timeout=UPDATE_TIMEOUT
+        )
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError):
+            raise Problem(409, cause.cause.message) from err  # e.g. the ITSM is not set up
+        if isinstance(cause, ApplicationError):
+            status = 409 if cause.type == ACTION_NOT_ALLOWED else 422
+            raise Problem(status, cause.message) from err
+        raise Problem(409, str(cause or err)) from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise Problem(409, f"the case is no longer running: {err.message}") from err
+        raise
+    return case_view(await visible_case(db, who, case_id))
+
+
+# Registered before the generic action route, so that their own bodies are validated.
+@router.post(
+    "/cases/{case_id}/actions/request-field-service",
+    response_model=CaseRead,
+    summary="Spawn a field-service work order (a child workflow) for the case",
+    responses={409: {"description": "the case's state does not allow it"}},
+)
+async def request_field_service(
+    case_id: CaseId,
+    db: SessionDep,
+    client: ClientDep,
+    who: CurrentPrincipal,
+    body: FieldServiceBody | None = None,
+):
+    body = body or FieldServiceBody()
+    request = FieldServiceRequest(
+        skills=list(body.skills),
+        parts=list(body.parts),
+        window_start=_iso(body.window_start),
+        window_end=_iso(body.window_end),
+        notes=body.notes,
+        location=body.location,
+        territory=body.territory,
+        auto_resolve=body.auto_resolve,
+    )
+    arg = ActionInput("request-field-service", actor_role=who.role, field_service=request)
+    return await linked_action(db, client, who, case_id, arg)
+
+
+@router.post(
+    "/cases/{case_id}/actions/escalate-itsm",
+    response_model=CaseRead,
+    summary="Open a linked ITSM incident (at most one open per case)",
+    responses={409: {"description": "the state does not allow it, or an incident is open"}},
+)
+async def escalate_itsm(
+    case_id: CaseId,
+    db: SessionDep,
+    client: ClientDep,
+    who: CurrentPrincipal,
+    body: ItsmBody | None = None,
+):
+    body = body or ItsmBody()
+    escalation = ItsmEscalation(body.summary, body.urgency, body.impact, body.auto_resolve)
+    arg = ActionInput("escalate-itsm", actor_role=who.role, itsm=escalation)
+    return await linked_action(db, client, who, case_id, arg)
+
+
 @router.post(
     "/cases/{case_id}/actions/{action}",
     response_model=CaseRead,
@@ -276,10 +375,8 @@ async def act(
     who: CurrentPrincipal,
     body: ActionBody | None = None,
 ):
-    if action not in ACTIONS and action not in LATER_ACTIONS:
+    if action not in ACTIONS:
         raise Problem(404, f"no such action {action!r}")
-    if action in LATER_ACTIONS:
-        raise Problem(409, f"{action} is not available on this installation yet")
     require(who, *ACTION_ROLES[action])
     case = await visible_case(db, who, case_id)
     body = body or ActionBody()

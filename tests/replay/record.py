@@ -27,10 +27,11 @@ from models.customers import Contact
 from models.people import Agent
 from tests import factories as f
 from tests.conftest import make_deps, running_worker, terminate_cases
+from tests.workflows.field_helpers import technician, wait_work_order, wo_act
 from tests.workflows.helpers import act, open_for, wait_row
 from workflows.case import ACTION_NOT_ALLOWED, INVALID_ACTION, CaseWorkflow
 from workflows.routing import DispatchWorkflow
-from workflows.types import DispatchInput
+from workflows.types import DispatchInput, FieldServiceRequest, IncidentUpdate, ItsmEscalation
 
 HISTORIES = Path(__file__).parent / "histories"
 TEST_SERVER = Path(sys.prefix) / "bin" / "temporal-test-server"
@@ -175,6 +176,58 @@ async def dispatch(w: World) -> dict[str, str]:
     return {"dispatch": handle.id}
 
 
+async def work_order_fixed(w: World) -> dict[str, str]:
+    """A work order (child workflow) is dispatched, completed as fixed, and its completion
+    signal resolves the case; the customer accepts."""
+    await technician(w.sessions, "Tess", skills=["fiber"], parts=["ONT-2"], territory=None)
+    case = await w.open_case()
+    request = FieldServiceRequest(skills=["fiber"], parts=["ONT-2"], auto_resolve=True)
+    await act(w.client, case, "request-field-service", field_service=request)
+    wo = await wait_work_order(w.sessions, case.id, lambda x: x.state == "dispatched")
+    await wo_act(w.client, wo, "accept")
+    await wo_act(w.client, wo, "start")
+    await wo_act(w.client, wo, "complete", fixed=True, notes="Spliced.", parts_used=["ONT-2"])
+    await wait_row(w.sessions, case.id, lambda c: c.state == "resolved")
+    await act(w.client, case, "accept", role="contact")
+    return {"work_order_fixed": await w.finished(case, "closed")}
+
+
+async def cancel_with_work_order(w: World) -> dict[str, str]:
+    """The patched branch: cancelling the case cancels its open (waiting) work order."""
+    case = await w.open_case()
+    request = FieldServiceRequest(skills=["welding"])  # no technician has it: it waits
+    await act(w.client, case, "request-field-service", field_service=request)
+    wo = await wait_work_order(w.sessions, case.id, lambda x: x.state == "waiting")
+    handle = w.client.get_workflow_handle(case.workflow_id)
+    for _ in range(300):  # the case has heard that its work order waits
+        if (await handle.query(CaseWorkflow.state)).work_orders[0].state == "waiting":
+            break
+        await asyncio.sleep(0.05)
+    await act(w.client, case, "cancel", reason="Not needed any more.")
+    await w.finished(wo.workflow_id, "cancelled")
+    return {"cancel_with_work_order": await w.finished(case, "cancelled")}
+
+
+async def itsm_incident(w: World) -> dict[str, str]:
+    """A built-in incident is opened, moves on, and its resolution resolves the case."""
+    case = await w.open_case()
+    await act(w.client, case, "escalate-itsm", itsm=ItsmEscalation(urgency=1, auto_resolve=True))
+    handle = w.client.get_workflow_handle(case.workflow_id)
+    (incident,) = (await handle.query(CaseWorkflow.state)).incidents
+    for status, kw in (
+        ("in_progress", {"comment": "On it."}),
+        ("resolved", {"resolution": "Patched."}),
+    ):
+        await handle.execute_update(
+            CaseWorkflow.incident_update,
+            IncidentUpdate(incident.incident_id, status, actor_role="integration", **kw),
+            id=f"itsm-{status}",
+        )
+    await wait_row(w.sessions, case.id, lambda c: c.state == "resolved")
+    await act(w.client, case, "accept", role="contact")
+    return {"itsm_incident": await w.finished(case, "closed")}
+
+
 # name of the path -> (how it runs, capacity of its one agent)
 PATHS: dict[str, tuple[Scenario, int]] = {
     "accept": (accept, 5),
@@ -185,6 +238,9 @@ PATHS: dict[str, tuple[Scenario, int]] = {
     "waiting_then_assigned": (waiting_then_assigned, 1),
     "refused_action": (refused_action, 5),
     "dispatch": (dispatch, 1),
+    "work_order_fixed": (work_order_fixed, 5),
+    "itsm_incident": (itsm_incident, 5),
+    "cancel_with_work_order": (cancel_with_work_order, 5),
 }
 
 

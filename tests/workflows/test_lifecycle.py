@@ -25,6 +25,8 @@ BODIES = {
     "accept": {},
     "reject": {"reason": "still broken"},
     "cancel": {"reason": "duplicate"},
+    "request-field-service": {},
+    "escalate-itsm": {},
 }
 # How to bring a fresh open case into each state an action can be tried in.
 PATHS = {"open": [], "awaiting_info": ["await-info"], "resolved": ["resolve"]}

@@ -1,0 +1,200 @@
+"""Field-service and ITSM API schemas, and the small dicts a case view lists them as."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from api.schemas.catalog import Input, Label, Output, text
+from models.field_service import WorkOrder
+from models.itsm import Incident
+
+Notes = text(20_000)
+# A summary becomes part of an outside ticket's title: one line, no control characters.
+Summary = text(300)
+
+
+def _window_ok(start: datetime | None, end: datetime | None) -> None:
+    if start and end and end <= start:
+        raise ValueError("window_end must be after window_start")
+
+
+class FieldServiceBody(Input):
+    """request-field-service: empty fields are pre-filled from the case (asset, site, rule)."""
+
+    skills: list[Label] = Field([], max_length=50)
+    parts: list[Label] = Field([], max_length=100)
+    window_start: AwareDatetime | None = None
+    window_end: AwareDatetime | None = None
+    notes: Notes | None = None
+    location: text(300) | None = None
+    territory: text(120) | None = None
+    auto_resolve: bool = Field(
+        False, description="resolve the case when the work order is completed as fixed"
+    )
+
+    @model_validator(mode="after")
+    def _window(self):
+        _window_ok(self.window_start, self.window_end)
+        return self
+
+
+class ItsmBody(Input):
+    """escalate-itsm: opens one linked incident (the case subject when no summary)."""
+
+    summary: Summary | None = None
+    urgency: int = Field(3, ge=1, le=3, description="1 high … 3 low")
+    impact: int = Field(3, ge=1, le=3, description="1 high … 3 low")
+    auto_resolve: bool = Field(False, description="resolve the case with the incident's resolution")
+
+
+class WorkOrderActionBody(Input):
+    notes: Notes | None = None
+    parts_used: list[Label] = Field([], max_length=100)
+    fixed: bool | None = Field(None, description="required to complete")
+    reason: text(2000) | None = None
+
+
+class WorkOrderRead(Output):
+    id: uuid.UUID
+    number: str
+    workflow_id: str
+    case_id: uuid.UUID
+    state: str
+    technician_id: uuid.UUID | None
+    asset_id: uuid.UUID | None
+    location: str | None
+    territory: str | None
+    required_skills: list[str]
+    parts: list[str]
+    window_start: datetime | None
+    window_end: datetime | None
+    notes: str | None
+    auto_resolve: bool
+    waiting_reason: str | None
+    resolution_notes: str | None
+    parts_used: list[str]
+    fixed: bool | None
+    cancel_reason: str | None
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TechnicianAvailability(Input):
+    status: Literal["available", "away", "offline"]
+
+
+class CategoryMatch(Input):
+    product: text(100) | None = None
+    issue_type: text(100) | None = None
+    symptom: text(100) | None = None
+
+
+class FieldServiceRuleCreate(Input):
+    name: text(200)
+    category: CategoryMatch
+    skills: list[Label] = Field([], max_length=50)
+    parts: list[Label] = Field([], max_length=100)
+    auto_resolve: bool = False
+    notes: Notes | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _some_category(self):
+        if not self.category.model_dump(exclude_none=True):
+            raise ValueError("category needs at least one of product, issue_type, symptom")
+        return self
+
+
+class FieldServiceRuleRead(Output):
+    id: uuid.UUID
+    name: str
+    category: dict
+    skills: list[str]
+    parts: list[str]
+    auto_resolve: bool
+    notes: str | None
+    active: bool
+    created_at: datetime
+
+
+class IncidentStatusBody(Input):
+    """A status change: from the built-in desk's API or an ITSM's webhook."""
+
+    status: Literal["new", "in_progress", "resolved", "closed"]
+    comment: Notes | None = None
+    resolution: Notes | None = None
+
+
+class IncidentRead(Output):
+    id: uuid.UUID
+    number: str
+    case_id: uuid.UUID
+    adapter: str
+    external_id: str | None
+    state: str
+    summary: str
+    urgency: int
+    impact: int
+    last_comment: str | None
+    resolution: str | None
+    delivered_at: datetime | None
+    delivery_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
+class ItemsPage(BaseModel):
+    items: list
+    next_cursor: str | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _str(value) -> str | None:
+    return str(value) if value is not None else None
+
+
+def work_order_summary(wo: WorkOrder) -> dict:
+    """A case view's line for one work order, with its live state."""
+    return {
+        "id": str(wo.id),
+        "number": wo.number,
+        "state": wo.state,
+        "technician_id": _str(wo.technician_id),
+        "asset_id": _str(wo.asset_id),
+        "location": wo.location,
+        "territory": wo.territory,
+        "window_start": _iso(wo.window_start),
+        "window_end": _iso(wo.window_end),
+        "waiting_reason": wo.waiting_reason,
+        "fixed": wo.fixed,
+        "created_at": _iso(wo.created_at),
+        "completed_at": _iso(wo.completed_at),
+    }
+
+
+def incident_summary(inc: Incident) -> dict:
+    """A case view's line for one incident, with its live state."""
+    return {
+        "id": str(inc.id),
+        "number": inc.number,
+        "state": inc.state,
+        "adapter": inc.adapter,
+        "external_id": inc.external_id,
+        "summary": inc.summary,
+        "urgency": inc.urgency,
+        "impact": inc.impact,
+        "resolution": inc.resolution,
+        "created_at": _iso(inc.created_at),
+        "updated_at": _iso(inc.updated_at),
+    }
