@@ -34,6 +34,7 @@ async def open_case(
     client: Client,
     task_queue: str,
     fields: dict,
+    history_limit: int = 0,
 ) -> Case:
     """The workflow has started when this returns; if it cannot start, no row is left."""
     priority = fields.get("priority")
@@ -58,7 +59,7 @@ async def open_case(
     try:
         await client.start_workflow(
             CaseWorkflow.run,
-            CaseInput(str(case.id), number),
+            CaseInput(str(case.id), number, history_limit=history_limit),
             id=case.workflow_id,
             task_queue=task_queue,
         )

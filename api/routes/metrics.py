@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 from api.auth import require
 from api.deps import CurrentPrincipal, SessionDep
 from api.errors import Problem
+from api.schemas.strict import Rfc3339
 from models.field_service import WorkOrder
 
 router = APIRouter(tags=["metrics"])
@@ -58,8 +59,8 @@ def first_time_fix_query(since=None, until=None):
 async def first_time_fix(
     db: SessionDep,
     who: CurrentPrincipal,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Rfc3339 | None = None,
+    until: Rfc3339 | None = None,
 ):
     require(who, "supervisor", "agent")
     if since and until and until <= since:

@@ -101,7 +101,7 @@ async def who_am_i(principal: CurrentPrincipal) -> Me:
     return Me(role=principal.role, subject_id=principal.subject_id)
 
 
-@router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token")
+@router.delete("/tokens/{token_id:uuid}", status_code=204, summary="Revoke a token")
 async def revoke_token(token_id: uuid.UUID, db: SessionDep, _: Admin) -> Response:
     row = (
         await db.execute(select(ApiToken).where(ApiToken.id == token_id).with_for_update())

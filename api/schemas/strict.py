@@ -5,8 +5,18 @@ strings JSON carries. So: lax parsing, minus the coercions that hide client bugs
 import types
 import typing
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    FutureDatetime,
+    model_validator,
+)
+
+TIME_TYPES = {datetime, date, AwareDatetime, FutureDatetime}
 
 
 def base_types(annotation) -> set:
@@ -30,7 +40,7 @@ def coercion_problem(value, kinds: set) -> str | None:
         return "must be a number, not true or false"
     if kinds & {float} and bool not in kinds and isinstance(value, bool):
         return "must be a number, not true or false"
-    if kinds & {datetime, date} and isinstance(value, int | float):
+    if kinds & TIME_TYPES and isinstance(value, int | float):
         return "must be an RFC 3339 date-time string"
     return None
 
@@ -55,3 +65,15 @@ class StrictInput(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return data
+
+
+def _rfc3339(value):
+    """A query parameter arrives as text; "0.5" would otherwise parse as a Unix time."""
+    if isinstance(value, str) and not any(c in value for c in "-:T"):
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-26T09:00:00Z")
+    if isinstance(value, int | float | bool):
+        raise ValueError("must be an RFC 3339 date-time string")
+    return value
+
+
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
