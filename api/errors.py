@@ -3,7 +3,7 @@
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
@@ -106,6 +106,14 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return problem_response(422, "the request is not valid", errors=errors)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError):
+        # A constraint the request broke (a reference to nothing, a duplicate): its fault.
+        duplicate = getattr(exc.orig, "sqlstate", None) == "23505"
+        if duplicate:
+            return problem_response(409, "that conflicts with an existing object")
+        return problem_response(422, "a referenced object does not exist")
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)

@@ -32,7 +32,7 @@ from api.schemas.field_service import (
     work_order_summary,
 )
 from models.cases import Case, CaseEvent, Notification
-from models.customers import AccountContact, Asset, Consumer, Contact, Product
+from models.customers import Account, AccountContact, Asset, Consumer, Contact, Product
 from models.people import Agent
 from workflows.calendar import Schedule, business_seconds_between
 from workflows.case import ACTION_NOT_ALLOWED, CaseWorkflow
@@ -162,6 +162,8 @@ async def check_requester(db, who: Principal, body: CaseCreate) -> dict:
             raise bad("consumer_id", "no such consumer")
         fields["requester_name"] = consumer.name
         fields["account_id"] = None
+    if fields.get("account_id") and await db.get(Account, fields["account_id"]) is None:
+        raise bad("account_id", "no such account")
     if fields.get("product_id") and await db.get(Product, fields["product_id"]) is None:
         raise bad("product_id", "no such product")
     if fields.get("asset_id"):
