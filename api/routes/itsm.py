@@ -1,6 +1,7 @@
 """ITSM incidents linked to cases: read them, move built-in ones on, and take status updates
 back from an outside service desk (HMAC-signed webhook)."""
 
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -21,7 +22,7 @@ from api.schemas.field_service import IncidentRead, IncidentStatusBody
 from models.cases import Case
 from models.itsm import INCIDENT_FAILED, INCIDENT_STATES, Incident
 from workflows.case import ACTION_NOT_ALLOWED, CaseWorkflow
-from workflows.signing import SIGNATURE_HEADER, verify
+from workflows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_fresh
 from workflows.types import IncidentUpdate
 
 router = APIRouter(tags=["itsm"])
@@ -167,10 +168,16 @@ async def incident_from_itsm(
     {"status": "new"|"in_progress"|"resolved"|"closed", "comment", "resolution"}."""
     require(who, "integration")
     raw = await request.body()
-    if settings.webhook_secret and not verify(
-        settings.webhook_secret, raw, request.headers.get(SIGNATURE_HEADER)
-    ):
-        raise Problem(401, f"{SIGNATURE_HEADER} is missing or does not match the body")
+    if settings.webhook_secret:
+        refused = verify_fresh(
+            settings.webhook_secret,
+            raw,
+            request.headers.get(SIGNATURE_HEADER),
+            request.headers.get(TIMESTAMP_HEADER),
+            time.time(),
+        )
+        if refused:
+            raise Problem(401, refused)
     try:
         body = IncidentStatusBody.model_validate_json(raw)
     except ValidationError as err:

@@ -5,6 +5,7 @@ and the built-in service desk's own API."""
 import asyncio
 import dataclasses
 import json
+import time
 import uuid
 
 import httpx
@@ -16,7 +17,7 @@ from tests import factories
 from tests.api.test_cases import assert_422, assert_problem, kinds, open_case, settle
 from tests.conftest import ADMIN_TOKEN, make_deps, mint, running_worker
 from tests.itsm_receiver import Receiver
-from workflows.signing import SIGNATURE_HEADER, sign
+from workflows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_payload
 
 V1 = "/api/v1"
 SECRET = "itsm-shared-secret"
@@ -144,6 +145,19 @@ async def test_the_webhook_adapter_delivers_one_incident_and_signed_updates_move
             moving,
             headers={SIGNATURE_HEADER: sign(SECRET, json.dumps(moving).encode())},
             raw=tampered,
+        ),
+        401,
+    )
+    # A signed request replayed outside the window is refused, even with a valid signature.
+    stale = str(int(time.time()) - 3600)
+    data = json.dumps(moving).encode()
+    assert_problem(
+        await post(
+            moving,
+            headers={
+                TIMESTAMP_HEADER: stale,
+                SIGNATURE_HEADER: sign(SECRET, signed_payload(data, stale)),
+            },
         ),
         401,
     )
