@@ -18,9 +18,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-async_api = pytest.importorskip("playwright.async_api")
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+# CI installs both (.ci/run), so there a missing browser is a failure, not a skip.
+if os.environ.get("CI") == "true":
+    from playwright import async_api
+
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed"
+else:
+    async_api = pytest.importorskip("playwright.async_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 
 # The e2e stack: Temporal dev server, PostgreSQL, SMTP sink, worker and uvicorn on free ports.
 from tests.e2e.conftest import stack  # noqa: E402, F401
