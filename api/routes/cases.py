@@ -6,9 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import inspect, select
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from api import visibility
 from api.auth import Principal, require
@@ -31,11 +29,12 @@ from api.schemas.field_service import (
     incident_summary,
     work_order_summary,
 )
+from api.updates import run_update
 from models.cases import Case, CaseEvent, Notification
 from models.customers import Account, AccountContact, Asset, Consumer, Contact, Product
 from models.people import Agent
 from workflows.calendar import Schedule, business_seconds_between
-from workflows.case import ACTION_NOT_ALLOWED, CaseWorkflow
+from workflows.case import CaseWorkflow
 from workflows.lifecycle import ACTIONS, TERMINAL
 from workflows.types import ActionInput, FieldServiceRequest, ItsmEscalation
 
@@ -296,22 +295,7 @@ async def linked_action(
     arg.actor_role = who.role
     arg.actor_id = str(who.subject_id) if who.subject_id else None
     handle = client.get_workflow_handle(workflow_id)
-    try:
-        await handle.execute_update(
-            CaseWorkflow.act, arg, id=f"{arg.action}-{uuid.uuid4()}", rpc_timeout=UPDATE_TIMEOUT
-        )
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError):
-            raise Problem(409, cause.cause.message) from err  # e.g. the ITSM is not set up
-        if isinstance(cause, ApplicationError):
-            status = 409 if cause.type == ACTION_NOT_ALLOWED else 422
-            raise Problem(status, cause.message) from err
-        raise Problem(409, str(cause or err)) from err
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise Problem(409, f"the case is no longer running: {err.message}") from err
-        raise
+    await run_update(handle, CaseWorkflow.act, arg, action=arg.action, what="case")
     return case_view(await visible_case(db, who, case_id))
 
 
@@ -401,18 +385,5 @@ async def act(
         reason=body.reason,
     )
     handle = client.get_workflow_handle(workflow_id)
-    try:
-        await handle.execute_update(
-            CaseWorkflow.act, arg, id=f"{action}-{uuid.uuid4()}", rpc_timeout=UPDATE_TIMEOUT
-        )
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError):
-            status = 409 if cause.type == ACTION_NOT_ALLOWED else 422
-            raise Problem(status, cause.message) from err
-        raise Problem(409, str(cause or err)) from err
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise Problem(409, f"the case is no longer running: {err.message}") from err
-        raise
+    await run_update(handle, CaseWorkflow.act, arg, action=action, what="case")
     return case_view(await visible_case(db, who, case_id))

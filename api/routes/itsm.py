@@ -9,9 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import ValidationError
 from sqlalchemy import or_, select
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from api.auth import Principal, require
 from api.deps import ClientDep, CurrentPrincipal, SessionDep, SettingsDep
@@ -19,9 +17,10 @@ from api.errors import Problem, not_found
 from api.pagination import CursorQ, LimitQ, page, result
 from api.schemas.catalog import Page
 from api.schemas.field_service import IncidentRead, IncidentStatusBody
+from api.updates import run_update
 from models.cases import Case
 from models.itsm import INCIDENT_FAILED, INCIDENT_STATES, Incident
-from workflows.case import ACTION_NOT_ALLOWED, CaseWorkflow
+from workflows.case import CaseWorkflow
 from workflows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_fresh
 from workflows.types import IncidentUpdate
 
@@ -72,19 +71,17 @@ async def apply_update(
     )
     # The ITSM's own idempotency key: a redelivered status update applies once.
     update_id = f"incident-{incident_id}-{idempotency_key or uuid.uuid4()}"
-    try:
-        await client.get_workflow_handle(workflow_id).execute_update(
-            CaseWorkflow.incident_update, update, id=update_id
-        )
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError):
-            status = 409 if cause.type == ACTION_NOT_ALLOWED else 422
-            raise Problem(status, cause.message) from err
-        raise Problem(409, str(cause or err)) from err
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
+    handle = client.get_workflow_handle(workflow_id)
+    running = await run_update(
+        handle,
+        CaseWorkflow.incident_update,
+        update,
+        action="incident-update",
+        what="case",
+        update_id=update_id,
+        missing_ok=True,
+    )
+    if not running:
         await move_without_case(db, incident_id, body)
     return IncidentRead.model_validate(await find_incident(db, str(incident_id)))
 

@@ -6,9 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from api.auth import Principal, require
 from api.deps import ClientDep, CurrentPrincipal, SessionDep, SettingsDep
@@ -23,12 +21,12 @@ from api.schemas.field_service import (
     WorkOrderActionBody,
     WorkOrderRead,
 )
+from api.updates import run_update
 from casework.settings import Settings
 from models.field_service import WORK_ORDER_STATES, FieldServiceRule, WorkOrder
 from models.people import Technician
 from workflows.types import WorkOrderAction, WorkOrderDispatchInput
 from workflows.work_order import (
-    ACTION_NOT_ALLOWED,
     ACTIONS,
     DONE,
     WorkOrderDispatchWorkflow,
@@ -129,20 +127,8 @@ async def act_on_work_order(
         fixed=body.fixed,
         reason=body.reason,
     )
-    try:
-        await client.get_workflow_handle(workflow_id).execute_update(
-            WorkOrderWorkflow.act, arg, id=f"{action}-{uuid.uuid4()}"
-        )
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError):
-            status = 409 if cause.type == ACTION_NOT_ALLOWED else 422
-            raise Problem(status, cause.message) from err
-        raise Problem(409, str(cause or err)) from err
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise Problem(409, f"the work order is no longer running: {err.message}") from err
-        raise
+    handle = client.get_workflow_handle(workflow_id)
+    await run_update(handle, WorkOrderWorkflow.act, arg, action=action, what="work order")
     return WorkOrderRead.model_validate(await visible_work_order(db, who, wo_id))
 
 
