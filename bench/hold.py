@@ -106,7 +106,9 @@ async def run(stack, *, quick: bool, budget_s: float | None = None) -> dict:
         if batch < 50:
             break
         began = time.monotonic()
-        opened = await open_cases(stack, batch, concurrency=50, subject="Hold case")
+        opened = await open_cases(
+            stack, batch, concurrency=50, subject="Hold case", timeout=max(60.0, 3 * batch / rate)
+        )
         opened_here += len(opened.ids)
         if opened.t_done:
             rate = len(opened.done) / max(opened.t_done - opened.t_start, 0.1)

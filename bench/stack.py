@@ -90,7 +90,11 @@ class Stack:
     def http(self, role: str = "admin", timeout: float = 120.0):
         import httpx
 
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        # Drop idle connections before uvicorn does (its keep-alive timeout is 5 s): reusing one
+        # the server is closing fails the request with a ReadError that is no server error.
+        limits = httpx.Limits(
+            max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0
+        )
         return httpx.AsyncClient(
             base_url=self.api_url, headers=self.headers(role), timeout=timeout, limits=limits
         )
@@ -354,8 +358,14 @@ async def bench_stack(*, quick: bool = False, keep: bool = False):
         stack.pids["temporal"] = temporal.pid
         pidfile = Path(pg.data_dir) / "postmaster.pid"
         stack.pids["postgres"] = int(pidfile.read_text().split()[0])
+        # Nothing of a developer's own Casework or Temporal settings leaks into the stack.
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CASEWORK_", "TEMPORAL_", "SMTP_", "DATABASE_URL"))
+        }
         env = {
-            **os.environ,
+            **inherited,
             "DATABASE_URL": database_url,
             "TEMPORAL_ADDRESS": temporal.address,
             "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
