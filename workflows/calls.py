@@ -64,37 +64,28 @@ ITSM_RETRY = RetryPolicy(
 )
 
 
-async def intake_case(arg: IntakeInput) -> IntakeResult:
+async def _db(name: str, arg, result_type):
+    """A database step: a local activity (no extra workflow task), patient through outages."""
     return await workflow.execute_local_activity(
-        "intake_case",
+        name,
         arg,
-        result_type=IntakeResult,
+        result_type=result_type,
         start_to_close_timeout=DB_TIMEOUT,
         schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
         retry_policy=DB_RETRY,
     )
+
+
+async def intake_case(arg: IntakeInput) -> IntakeResult:
+    return await _db("intake_case", arg, IntakeResult)
 
 
 async def record_case_event(arg: RecordInput) -> RecordResult:
-    return await workflow.execute_local_activity(
-        "record_case_event",
-        arg,
-        result_type=RecordResult,
-        start_to_close_timeout=DB_TIMEOUT,
-        schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
-        retry_policy=DB_RETRY,
-    )
+    return await _db("record_case_event", arg, RecordResult)
 
 
 async def dispatch_cases(arg: DispatchInput) -> DispatchResult:
-    return await workflow.execute_local_activity(
-        "dispatch_cases",
-        arg,
-        result_type=DispatchResult,
-        start_to_close_timeout=DB_TIMEOUT,
-        schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
-        retry_policy=DB_RETRY,
-    )
+    return await _db("dispatch_cases", arg, DispatchResult)
 
 
 async def send_notification(arg: SendInput) -> SendResult:
@@ -108,14 +99,7 @@ async def send_notification(arg: SendInput) -> SendResult:
 
 
 async def default_slas(arg: SlaLookup) -> SlaLookupResult:
-    return await workflow.execute_local_activity(
-        "default_slas",
-        arg,
-        result_type=SlaLookupResult,
-        start_to_close_timeout=DB_TIMEOUT,
-        schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
-        retry_policy=DB_RETRY,
-    )
+    return await _db("default_slas", arg, SlaLookupResult)
 
 
 async def find_cases_using(arg: PolicyChangeInput) -> AffectedCases:
@@ -124,17 +108,6 @@ async def find_cases_using(arg: PolicyChangeInput) -> AffectedCases:
         arg,
         result_type=AffectedCases,
         start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=DB_RETRY,
-    )
-
-
-async def _db(name: str, arg, result_type):
-    return await workflow.execute_local_activity(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=DB_TIMEOUT,
-        schedule_to_close_timeout=DB_SCHEDULE_TO_CLOSE,
         retry_policy=DB_RETRY,
     )
 
