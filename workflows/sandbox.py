@@ -11,7 +11,6 @@ import dataclasses
 
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-
 PURE_MODULES = (
     "workflows.agent_choice",
     "workflows.calendar",
