@@ -283,15 +283,24 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+async def running_case(db, who: Principal, case_id: uuid.UUID, action: str, check=None) -> str:
+    """The workflow id of a case the caller may act on, after the role, visibility, `check`
+    (body rules needing the database) and state checks; the transaction is released."""
+    require(who, *ACTION_ROLES[action])
+    case = await visible_case(db, who, case_id)
+    if check is not None:
+        await check()
+    if case.state in TERMINAL:
+        raise Problem(409, f"cannot {action} a case that is {case.state}")
+    workflow_id = case.workflow_id
+    await db.rollback()  # do not hold a transaction open while the workflow works
+    return workflow_id
+
+
 async def linked_action(
     db, client: Client, who: Principal, case_id: uuid.UUID, arg: ActionInput
 ) -> dict:
-    require(who, *ACTION_ROLES[arg.action])
-    case = await visible_case(db, who, case_id)
-    if case.state in TERMINAL:
-        raise Problem(409, f"cannot {arg.action} a case that is {case.state}")
-    workflow_id = case.workflow_id
-    await db.rollback()  # do not hold a transaction open while the workflow works
+    workflow_id = await running_case(db, who, case_id, arg.action)
     arg.actor_role = who.role
     arg.actor_id = str(who.subject_id) if who.subject_id else None
     handle = client.get_workflow_handle(workflow_id)
@@ -363,18 +372,16 @@ async def act(
 ):
     if action not in ACTIONS:
         raise Problem(404, f"no such action {action!r}")
-    require(who, *ACTION_ROLES[action])
-    case = await visible_case(db, who, case_id)
     body = body or ActionBody()
-    needed = REQUIRED.get(action)
-    if needed and getattr(body, needed) in (None, ""):
-        raise bad(needed, f"{needed} is required for {action}")
-    if action == "assign" and await db.get(Agent, body.agent_id) is None:
-        raise bad("agent_id", "no such agent")
-    if case.state in TERMINAL:
-        raise Problem(409, f"cannot {action} a case that is {case.state}")
-    workflow_id = case.workflow_id
-    await db.rollback()  # do not hold a transaction open while the workflow works
+
+    async def check() -> None:
+        needed = REQUIRED.get(action)
+        if needed and getattr(body, needed) in (None, ""):
+            raise bad(needed, f"{needed} is required for {action}")
+        if action == "assign" and await db.get(Agent, body.agent_id) is None:
+            raise bad("agent_id", "no such agent")
+
+    workflow_id = await running_case(db, who, case_id, action, check)
     arg = ActionInput(
         action=action,
         actor_role=who.role,
