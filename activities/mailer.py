@@ -6,6 +6,8 @@ import logging
 import re
 import smtplib
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -209,11 +211,32 @@ _SCHEMES = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
 
 
 class Mailer:
-    """Blocking SMTP client; callers run `send` in a worker thread."""
+    """Blocking SMTP client; callers run `send` in a worker thread.
 
-    def __init__(self, smtp_url: str, sender: str, timeout: float = 10) -> None:
+    Connections are kept open between messages (a burst of mails costs one connect,
+    greeting and login, not one per mail): at most `keep_open` idle connections, each for
+    at most `idle_seconds`; one idle for over `check_after` seconds is checked with NOOP
+    before it is used again, and replaced if the server has closed it.
+    """
+
+    def __init__(
+        self,
+        smtp_url: str,
+        sender: str,
+        timeout: float = 10,
+        *,
+        keep_open: int = 8,
+        idle_seconds: float = 30.0,
+        check_after: float = 2.0,
+    ) -> None:
         self.sender = sender
         self.timeout = timeout
+        self.keep_open = keep_open
+        self.idle_seconds = idle_seconds
+        self.check_after = check_after
+        self._idle: list[tuple[float, smtplib.SMTP]] = []
+        self._lock = threading.Lock()
+        self.connections_opened = 0
         self.enabled = bool(smtp_url) and smtp_url.strip() != "smtp://disabled"
         self.scheme = ""
         self.host = ""
@@ -242,29 +265,66 @@ class Mailer:
 
     def _connect(self) -> smtplib.SMTP:
         if self.scheme == "smtps":
-            return smtplib.SMTP_SSL(
+            smtp = smtplib.SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
             )
-        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         try:
             if self.scheme == "smtp+starttls":
                 smtp.starttls(context=ssl.create_default_context())
+            if self.username is not None:
+                smtp.login(self.username, self.password or "")
         except BaseException:
             smtp.close()
             raise
+        self.connections_opened += 1
         return smtp
+
+    def _checkout(self) -> smtplib.SMTP:
+        """An open connection: the most recently used idle one that still answers, or a new one."""
+        while True:
+            with self._lock:
+                if not self._idle:
+                    break
+                since, smtp = self._idle.pop()
+            idle = time.monotonic() - since
+            if idle > self.idle_seconds:
+                _quietly_quit(smtp)
+                continue
+            if idle > self.check_after:
+                try:
+                    if smtp.noop()[0] != 250:
+                        raise smtplib.SMTPServerDisconnected("NOOP refused")
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()
+                    continue
+            return smtp
+        return self._connect()
+
+    def _checkin(self, smtp: smtplib.SMTP) -> None:
+        with self._lock:
+            if len(self._idle) < self.keep_open:
+                self._idle.append((time.monotonic(), smtp))
+                return
+        _quietly_quit(smtp)
+
+    def close(self) -> None:
+        """Say goodbye on every idle connection."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _, smtp in idle:
+            _quietly_quit(smtp)
 
     def send(self, message: EmailMessage) -> None:
         if not self.enabled:
             log.debug("mail disabled; dropping %s", message.get("Message-ID"))
             return
         try:
-            smtp = self._connect()
+            smtp = self._checkout()
         except (smtplib.SMTPException, OSError) as exc:
             raise self._translate(exc) from exc
         try:
-            if self.username is not None:
-                smtp.login(self.username, self.password or "")
             refused = smtp.send_message(message, from_addr=self.sender)
         except (smtplib.SMTPException, OSError) as exc:
             smtp.close()
@@ -275,11 +335,7 @@ class Mailer:
         if refused:
             # Some recipients were accepted, so raising would make a retry resend to them.
             log.warning("SMTP server refused some recipients: %s", refused)
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            # The message is already accepted; a failed QUIT must not trigger a resend.
-            smtp.close()
+        self._checkin(smtp)
 
     @staticmethod
     def _translate(exc: smtplib.SMTPException | OSError) -> MailError:
@@ -297,3 +353,10 @@ class Mailer:
         if isinstance(exc, ssl.SSLCertVerificationError):
             return PermanentMailError(f"TLS certificate verification failed: {exc}")
         return TransientMailError(f"{type(exc).__name__}: {exc}")
+
+
+def _quietly_quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()

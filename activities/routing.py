@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
@@ -118,16 +118,23 @@ class RoutingActivities:
         waiting = list(waiting)
         if not waiting:
             return
+        # Plain rows, not locked: every routing decision already runs under the routing lock,
+        # and a change of availability starts a dispatch of its own.
         agents = (
             await db.execute(
-                select(Agent)
-                .where(Agent.status == "available", Agent.role == "agent")
-                .with_for_update()
+                select(
+                    Agent.id,
+                    Agent.capacity,
+                    Agent.skills,
+                    Agent.groups,
+                    Agent.last_assigned_at,
+                    Agent.name,
+                ).where(Agent.status == "available", Agent.role == "agent")
             )
-        ).scalars()
-        by_id = {a.id: a for a in agents}
-        if not by_id:
+        ).all()
+        if not agents:
             return
+        names = {a.id: a.name for a in agents}
         candidates = [
             Candidate(
                 str(a.id),
@@ -138,7 +145,7 @@ class RoutingActivities:
                 a.last_assigned_at,
                 a.name,
             )
-            for a in by_id.values()
+            for a in agents
         ]
         round_robin = not (await db.execute(select(exists().select_from(Skill)))).scalar()
         teams: dict[uuid.UUID, set[str]] = {}
@@ -163,10 +170,10 @@ class RoutingActivities:
                 continue
             chosen.load += 1
             chosen.last_assigned_at = now
-            agent = by_id[uuid.UUID(chosen.agent_id)]
-            agent.last_assigned_at = now
-            case.assigned_agent_id, case.waiting_since = agent.id, None
-            made = Assignment(id=uuid.uuid4(), case_id=case.id, agent_id=agent.id, dispatch_key=key)
+            agent_id = uuid.UUID(chosen.agent_id)
+            await db.execute(update(Agent).where(Agent.id == agent_id).values(last_assigned_at=now))
+            case.assigned_agent_id, case.waiting_since = agent_id, None
+            made = Assignment(id=uuid.uuid4(), case_id=case.id, agent_id=agent_id, dispatch_key=key)
             db.add(made)
             db.add(
                 CaseEvent(
@@ -175,7 +182,7 @@ class RoutingActivities:
                     kind="assigned",
                     actor_role="system",
                     public=False,
-                    data={"agent_id": str(agent.id), "agent": agent.name, "by": "routing"},
+                    data={"agent_id": str(agent_id), "agent": names[agent_id], "by": "routing"},
                     at=now,
                 )
             )
@@ -190,6 +197,6 @@ class RoutingActivities:
             )
             result.assignments.append(
                 AssignmentMade(
-                    str(made.id), str(case.id), case.workflow_id, str(agent.id), str(nid)
+                    str(made.id), str(case.id), case.workflow_id, str(agent_id), str(nid)
                 )
             )

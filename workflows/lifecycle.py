@@ -1,5 +1,8 @@
 """The case state machine: which action is allowed in which state, and where it leads (pure)."""
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 NEW, OPEN, AWAITING_INFO, RESOLVED, CLOSED, CANCELLED = (
     "new",
     "open",
@@ -13,20 +16,22 @@ ACTIVE = (NEW, OPEN, AWAITING_INFO)  # counts against an agent's capacity, SLA c
 TERMINAL = (CLOSED, CANCELLED)
 
 # action -> states it is allowed in
-ALLOWED: dict[str, tuple[str, ...]] = {
-    "assign": ACTIVE,
-    "respond": ACTIVE,
-    "note": (*ACTIVE, RESOLVED),
-    "await-info": (NEW, OPEN),
-    "customer-reply": (*ACTIVE, RESOLVED),
-    "change-priority": ACTIVE,
-    "resolve": ACTIVE,
-    "accept": (RESOLVED,),
-    "reject": (RESOLVED,),
-    "cancel": ACTIVE,
-    "request-field-service": ACTIVE,
-    "escalate-itsm": ACTIVE,
-}
+ALLOWED: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "assign": ACTIVE,
+        "respond": ACTIVE,
+        "note": (*ACTIVE, RESOLVED),
+        "await-info": (NEW, OPEN),
+        "customer-reply": (*ACTIVE, RESOLVED),
+        "change-priority": ACTIVE,
+        "resolve": ACTIVE,
+        "accept": (RESOLVED,),
+        "reject": (RESOLVED,),
+        "cancel": ACTIVE,
+        "request-field-service": ACTIVE,
+        "escalate-itsm": ACTIVE,
+    }
+)
 ACTIONS = tuple(ALLOWED)
 
 

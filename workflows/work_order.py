@@ -1,7 +1,9 @@
 """WorkOrderWorkflow: one field-service visit, a child of its case, from dispatch to done."""
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -38,12 +40,14 @@ DONE = (COMPLETED, CANCELLED)
 OPEN = (NEW, WAITING, DISPATCHED, ACCEPTED, IN_PROGRESS)
 
 # action -> (states it is allowed in, state it leads to)
-ALLOWED: dict[str, tuple[tuple[str, ...], str]] = {
-    "accept": ((DISPATCHED,), ACCEPTED),
-    "start": ((DISPATCHED, ACCEPTED), IN_PROGRESS),
-    "complete": ((ACCEPTED, IN_PROGRESS), COMPLETED),
-    "cancel": (OPEN, CANCELLED),
-}
+ALLOWED: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
+    {
+        "accept": ((DISPATCHED,), ACCEPTED),
+        "start": ((DISPATCHED, ACCEPTED), IN_PROGRESS),
+        "complete": ((ACCEPTED, IN_PROGRESS), COMPLETED),
+        "cancel": (OPEN, CANCELLED),
+    }
+)
 ACTIONS = tuple(ALLOWED)
 ACTION_NOT_ALLOWED = "ActionNotAllowed"
 INVALID_ACTION = "InvalidAction"

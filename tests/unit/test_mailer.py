@@ -389,3 +389,62 @@ def test_timeout_is_transient(request) -> None:
     port = silent.getsockname()[1]
     with pytest.raises(TransientMailError):
         Mailer(f"smtp://127.0.0.1:{port}", SENDER, timeout=0.5).send(_message())
+
+
+class SessionCountingHandler(CapturingHandler):
+    """Counts SMTP connections: aiosmtpd greets each new connection once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+
+def test_a_burst_of_mail_shares_one_connection(request) -> None:
+    handler = SessionCountingHandler()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    request.addfinalizer(controller.stop)
+    mailer = Mailer(f"smtp://127.0.0.1:{port}", SENDER, timeout=5)
+    request.addfinalizer(mailer.close)
+    for i in range(5):
+        mailer.send(_message(f"user{i}@example.com"))
+    assert [e.rcpt_tos for e in handler.envelopes] == [[f"user{i}@example.com"] for i in range(5)]
+    assert handler.connections == 1
+    assert mailer.connections_opened == 1
+
+
+def test_a_connection_the_server_closed_is_replaced(request) -> None:
+    port = _free_port()
+    first = SessionCountingHandler()
+    controller = Controller(first, hostname="127.0.0.1", port=port)
+    controller.start()
+    mailer = Mailer(f"smtp://127.0.0.1:{port}", SENDER, timeout=5, check_after=0)
+    request.addfinalizer(mailer.close)
+    mailer.send(_message("before@example.com"))
+    controller.stop()  # the server goes away, and with it the idle connection
+    second = SessionCountingHandler()
+    controller = Controller(second, hostname="127.0.0.1", port=port)
+    controller.start()
+    request.addfinalizer(controller.stop)
+    mailer.send(_message("after@example.com"))  # NOOP fails: a new connection, no error
+    assert [e.rcpt_tos for e in second.envelopes] == [["after@example.com"]]
+    assert mailer.connections_opened == 2
+
+
+def test_an_idle_connection_is_not_kept_past_its_time(request) -> None:
+    handler = SessionCountingHandler()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    request.addfinalizer(controller.stop)
+    mailer = Mailer(f"smtp://127.0.0.1:{port}", SENDER, timeout=5, idle_seconds=0)
+    request.addfinalizer(mailer.close)
+    mailer.send(_message())
+    mailer.send(_message())
+    assert handler.connections == 2
