@@ -24,7 +24,6 @@ def all_activities(deps: Deps) -> list:
         record.record_case_event,
         routing.dispatch_cases,
         notify.send_notification,
-        notify.send_notifications,
         field.create_work_order,
         field.dispatch_work_orders,
         field.record_work_order,

@@ -1,6 +1,7 @@
 """Who is calling: bearer tokens (or the page cookie) resolved to a role and a subject."""
 
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,18 +37,58 @@ def new_token() -> str:
     return "cw_" + secrets.token_urlsafe(32)
 
 
-async def principal_for(db: AsyncSession, token: str | None) -> Principal:
+class PrincipalCache:
+    """Principals by token hash for `ttl` seconds, so most requests skip the token lookup.
+
+    An entry never outlives its token's expiry. Revoking a token through this process evicts it
+    at once; a revocation by another API process (or straight in the database) takes effect
+    within `ttl` seconds. Unknown, revoked and expired tokens are never cached. When full, the
+    oldest entry makes room."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token_hash: str) -> Principal | None:
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        if entry[0] <= time.time():
+            self._entries.pop(token_hash, None)
+            return None
+        return entry[1]
+
+    def put(self, token_hash: str, principal: Principal, expires_at: datetime | None) -> None:
+        until = time.time() + self.ttl
+        if expires_at is not None:
+            until = min(until, expires_at.timestamp())
+        self._entries.pop(token_hash, None)
+        while len(self._entries) >= self.size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[token_hash] = (until, principal)
+
+    def evict(self, token_hash: str) -> None:
+        self._entries.pop(token_hash, None)
+
+
+async def principal_for(
+    db: AsyncSession, token: str | None, cache: PrincipalCache | None = None
+) -> Principal:
     if not token:
         raise Problem(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    row = (
-        await db.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    ).scalar()
+    token_hash = hash_token(token)
+    if cache is not None and (principal := cache.get(token_hash)) is not None:
+        return principal
+    row = (await db.execute(select(ApiToken).where(ApiToken.token_hash == token_hash))).scalar()
     now = datetime.now(UTC)
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         raise Problem(
             401, "the token is unknown, revoked or expired", headers={"WWW-Authenticate": "Bearer"}
         )
-    return Principal(row.role, row.subject_id, row.id)
+    principal = Principal(row.role, row.subject_id, row.id)
+    if cache is not None:
+        cache.put(token_hash, principal, row.expires_at)
+    return principal
 
 
 async def ensure_admin_token(db: AsyncSession, token: str) -> None:

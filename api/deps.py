@@ -50,17 +50,30 @@ class TemporalConnector:
         return self.client
 
 
+async def close_quietly(session: AsyncSession) -> None:
+    # Runs after the answer has started: a connection lost meanwhile (the database went
+    # away) must not turn an answered request into a server error.
+    try:
+        await session.close()
+    except Exception as err:
+        log.warning("closing a database session failed: %s", err)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     session = request.app.state.sessions()
     try:
         yield session
     finally:
-        # Runs after the answer has started: a connection lost meanwhile (the database
-        # went away) must not turn an answered request into a server error.
-        try:
-            await session.close()
-        except Exception as err:
-            log.warning("closing a database session failed: %s", err)
+        await close_quietly(session)
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For routes that only read: no transaction around their statements (see models.db)."""
+    session = request.app.state.read_sessions()
+    try:
+        yield session
+    finally:
+        await close_quietly(session)
 
 
 def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -84,11 +97,13 @@ def bearer(request: Request) -> str | None:
 
 
 async def get_principal(request: Request) -> Principal:
-    async with request.app.state.sessions() as db:
-        return await principal_for(db, bearer(request))
+    state = request.app.state
+    async with state.read_sessions() as db:
+        return await principal_for(db, bearer(request), state.principals)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 ClientDep = Annotated[Client, Depends(get_client)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

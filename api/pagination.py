@@ -40,8 +40,13 @@ def page(query: Select, model, limit: int, cursor: str | None) -> Select:
     return query.order_by(model.created_at, model.id).limit(limit + 1)
 
 
-def result(rows: list, limit: int, to_item) -> dict:
+def cut(rows: list, limit: int) -> tuple[list, str | None]:
+    """The page's rows, and the cursor of the next page (None on the last one)."""
     more = len(rows) > limit
     rows = rows[:limit]
-    nxt = encode(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return rows, encode(rows[-1].created_at, rows[-1].id) if more and rows else None
+
+
+def result(rows: list, limit: int, to_item) -> dict:
+    rows, nxt = cut(rows, limit)
     return {"items": [to_item(r) for r in rows], "next_cursor": nxt}

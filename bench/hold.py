@@ -9,9 +9,9 @@ actions on random open cases (most no longer in the worker's workflow cache: the
 
 When fewer than 10,000 fit in the budget, each figure is also extrapolated to 10,000 by a
 least-squares line over the samples, and labelled so. The worker is different: it grows by
-a cached workflow per case up to its cache size (2,000), then little; its figure is fitted
-only over samples past the cache size spanning 1,000 cases or more, else the measured value
-is given as a lower bound.
+a cached workflow per case up to its cache size (CASEWORK_WORKER_CACHE), then little; its
+figure is fitted only over samples past the cache size spanning 1,000 cases or more, else
+the measured value is given as a lower bound.
 
     python -m bench.hold [--quick]
 """
@@ -24,10 +24,11 @@ import time
 
 from bench.cases import drain, open_cases
 from bench.common import group_rss_mb, hwm_mb, log, r, rss_mb, run_module, summary_ms, target
+from casework.settings import Settings
 
 OPEN = "state IN ('new', 'open', 'awaiting_info') AND number NOT LIKE 'SY%%'"
 COUNT_SQL = f"SELECT count(*), count(*) FILTER (WHERE NOT breached AND next_due_at IS NOT NULL) FROM cases WHERE {OPEN}"  # noqa: E501
-WORKER_CACHE = 2000  # casework.worker.build_worker(max_cached_workflows=...)
+WORKER_CACHE = Settings.model_fields["worker_cache"].default  # CASEWORK_WORKER_CACHE
 GOAL = 10_000
 
 

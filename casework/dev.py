@@ -47,7 +47,7 @@ async def serve(settings: Settings, *, load_demo: bool) -> None:
     from activities.mailer import Renderer  # noqa: F401  (fail fast on a broken template dir)
     from api.app import create_app
     from casework.demo_data import load_demo as load
-    from casework.worker import build_deps, build_worker
+    from casework.worker import build_deps, build_relay, build_worker, relaying
 
     engine = make_engine(settings.database_url)
     if load_demo:
@@ -55,12 +55,13 @@ async def serve(settings: Settings, *, load_demo: bool) -> None:
             if await load(db):
                 log.info("demo data loaded")
     client = await Client.connect(settings.temporal_address)
-    worker = build_worker(client, settings, build_deps(settings, engine))
+    deps = build_deps(settings, engine)
+    worker = build_worker(client, settings, deps)
     config = uvicorn.Config(
         create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info"
     )
     server = uvicorn.Server(config)
-    async with worker:
+    async with worker, relaying(build_relay(settings, deps)):
         await server.serve()
     await engine.dispose()
 

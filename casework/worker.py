@@ -1,13 +1,18 @@
-"""The Temporal worker: CaseWorkflow, its work orders, dispatchers and every activity."""
+"""The Temporal worker (CaseWorkflow, its work orders, dispatchers, every activity) and,
+beside it in the same process, the outbox relay that sends the cases' mail."""
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
+from sqlalchemy import make_url
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import Deps, all_activities
 from activities.mailer import Mailer, Renderer
+from activities.relay import OutboxRelay
 from casework.settings import Settings, get_settings
 from models.db import make_engine, make_session_factory
 from workflows.case import CaseWorkflow
@@ -48,10 +53,37 @@ def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=all_activities(deps),
-        max_cached_workflows=2000,
+        max_cached_workflows=settings.worker_cache,
         max_concurrent_activities=settings.worker_max_activities,
         workflow_runner=workflow_runner(),
     )
+
+
+def libpq_url(database_url: str) -> str:
+    """The SQLAlchemy URL as psycopg's own connect() takes it (for LISTEN)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def build_relay(settings: Settings, deps: Deps) -> OutboxRelay:
+    return OutboxRelay(
+        deps,
+        listen_conninfo=libpq_url(settings.database_url),
+        senders=settings.outbox_senders,
+    )
+
+
+@contextlib.asynccontextmanager
+async def relaying(relay: OutboxRelay) -> AsyncIterator[None]:
+    """The outbox relay runs while the block does."""
+    task = asyncio.create_task(relay.run(), name="outbox-relay")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        relay.deps.mailer.close()
 
 
 async def run_worker(settings: Settings | None = None) -> None:
@@ -60,7 +92,8 @@ async def run_worker(settings: Settings | None = None) -> None:
     deps = build_deps(settings)
     worker = build_worker(client, settings, deps)
     log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
-    await worker.run()
+    async with relaying(build_relay(settings, deps)):
+        await worker.run()
 
 
 def main() -> None:

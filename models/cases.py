@@ -51,6 +51,15 @@ class Case(IdMixin, Base):
         ),
         Index("ix_cases_account_created", "account_id", "created_at"),
         Index("ix_cases_state_created", "state", "created_at"),
+        # The queue list: open cases of a queue and state in keyset order (created_at, id).
+        Index(
+            "ix_cases_open_queue_state_created",
+            "queue",
+            "state",
+            "created_at",
+            "id",
+            postgresql_where=text("state IN ('new', 'open', 'awaiting_info')"),
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -86,12 +95,13 @@ class Case(IdMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    # Linked work orders and incidents with their live state, loaded with the case.
+    # Linked work orders and incidents with their live state: loaded only where a query asks
+    # for them (`selectinload`), so the worker's many reads of a case cost one query each.
     work_order_rows: Mapped[list["WorkOrder"]] = relationship(  # noqa: F821
-        lazy="selectin", viewonly=True, order_by="WorkOrder.created_at"
+        lazy="raise_on_sql", viewonly=True, order_by="WorkOrder.created_at"
     )
     incident_rows: Mapped[list["Incident"]] = relationship(  # noqa: F821
-        lazy="selectin", viewonly=True, order_by="Incident.created_at"
+        lazy="raise_on_sql", viewonly=True, order_by="Incident.created_at"
     )
 
 
@@ -116,6 +126,14 @@ class Notification(IdMixin, Base):
     """The outbox: a row per message to send, unique by its idempotency key."""
 
     __tablename__ = "notifications"
+    # What the outbox relay looks for: pending rows, oldest first.
+    __table_args__ = (
+        Index(
+            "ix_notifications_pending",
+            "created_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(16), default="email")
@@ -129,6 +147,8 @@ class Notification(IdMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    # When the outbox relay tries a transiently refused row again (None: at once).
+    next_attempt_at: Mapped[datetime | None]
 
 
 class Assignment(IdMixin, Base):

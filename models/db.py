@@ -7,10 +7,31 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Older connections are replaced at checkout: a connection some middlebox dropped while it
+# sat idle is not found by a failing request.
+RECYCLE_SECONDS = 1800
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
+    """`pre_ping` tests each connection at checkout (one more round trip). Without it, the
+    first statement on a connection the server dropped fails (the API answers 503) and the
+    pool replaces every connection older than that failure, so the retry succeeds."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=pre_ping,
+        pool_recycle=RECYCLE_SECONDS,
+    )
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read: each statement runs on its own (autocommit), so
+    a read costs no BEGIN and ROLLBACK round trips. Nothing written through them is atomic."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )

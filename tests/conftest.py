@@ -15,7 +15,9 @@ from temporalio.worker import Worker
 
 from activities import Deps, all_activities
 from activities.mailer import Mailer, Renderer
+from activities.relay import OutboxRelay
 from casework.devstack import create_database, start_postgres
+from casework.worker import libpq_url, relaying
 from models import metadata
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
@@ -111,10 +113,13 @@ async def running_worker(client, deps: Deps, task_queue: str | None = None):
         activities=all_activities(deps),
         workflow_runner=workflow_runner(),
     ):
-        try:
-            yield task_queue
-        finally:
-            await terminate_cases(client, deps.sessions)
+        url = deps.sessions.kw["bind"].url.render_as_string(hide_password=False)
+        relay = OutboxRelay(deps, listen_conninfo=libpq_url(url))
+        async with relaying(relay):
+            try:
+                yield task_queue
+            finally:
+                await terminate_cases(client, deps.sessions)
 
 
 async def terminate_cases(client, sessions) -> None:

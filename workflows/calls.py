@@ -27,8 +27,6 @@ from workflows.types import (
     RecordWorkOrderInput,
     RecordWorkOrderResult,
     SendInput,
-    SendManyInput,
-    SendManyResult,
     SendResult,
     SlaLookup,
     SlaLookupResult,
@@ -95,16 +93,6 @@ async def send_notification(arg: SendInput) -> SendResult:
         "send_notification",
         arg,
         result_type=SendResult,
-        start_to_close_timeout=SEND_TIMEOUT,
-        retry_policy=SEND_RETRY,
-    )
-
-
-async def send_notifications(arg: SendManyInput) -> SendManyResult:
-    return await workflow.execute_activity(
-        "send_notifications",
-        arg,
-        result_type=SendManyResult,
         start_to_close_timeout=SEND_TIMEOUT,
         retry_policy=SEND_RETRY,
     )

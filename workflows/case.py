@@ -30,7 +30,6 @@ from workflows.types import (
     PolicyChanged,
     RecordInput,
     SendInput,
-    SendManyInput,
     SlaLookup,
     WorkOrderChanged,
     WorkOrderInput,
@@ -44,9 +43,9 @@ BREACH_ESCALATES = "sla-breach-escalation"
 # Work orders spawned by a category rule at intake; open work orders cancelled when the case
 # ends (the new actions, signal and update need no patch: old histories never hold them).
 FIELD_SERVICE = "field-service-and-itsm"
-# A step's notifications go out in one activity (intake: acknowledgement and assignment
-# together), not one activity and one workflow task per mail.
-BATCHED_SENDS = "batched-sends"
+# Notifications are sent by the outbox relay (activities/relay.py) as soon as the step that
+# wrote them commits: no activity and no workflow task per mail.
+OUTBOX_RELAY = "outbox-relay"
 
 ACTION_NOT_ALLOWED = "ActionNotAllowed"
 INVALID_ACTION = "InvalidAction"
@@ -119,7 +118,6 @@ class CaseWorkflow:
         self.case_id = ""
         self.lock = asyncio.Lock()
         self.sending = 0
-        self.held: list[str] | None = None  # notifications held back to go out together
 
     # ----- the life of a case -------------------------------------------------------------
 
@@ -166,17 +164,12 @@ class CaseWorkflow:
         for clock in s.clocks:
             sla.start(clock, started)
         s.state, s.version, s.intake_done = OPEN, 1, True
-        if workflow.patched(BATCHED_SENDS):
-            self.held = []  # the acknowledgement waits for the assignment mail
         self._send(got.notification_ids)
         routed = await routing.dispatch(
             DispatchInput(key=f"{self.case_id}:intake", enqueue_case_id=self.case_id),
             own_case_id=self.case_id,
         )
         self._take_own(routed)
-        held, self.held = self.held, None
-        if held:
-            self._send(held)
         if got.field_service and workflow.patched(FIELD_SERVICE):
             async with self.lock:
                 await self._request_field_service(
@@ -800,24 +793,17 @@ class CaseWorkflow:
         )
 
     def _send(self, notification_ids: list[str]) -> None:
-        if not notification_ids:
+        """Histories from before the outbox relay send each row with an activity."""
+        if not notification_ids or workflow.patched(OUTBOX_RELAY):
             return
-        if self.held is not None:
-            self.held.extend(notification_ids)
-        elif workflow.patched(BATCHED_SENDS):
-            self._start_send(calls.send_notifications(SendManyInput(list(notification_ids))))
-        else:  # histories from before batched sends: one activity per mail
-            for nid in notification_ids:
-                self._start_send(calls.send_notification(SendInput(nid)))
+        for nid in notification_ids:
+            self.sending += 1
+            asyncio.create_task(self._send_one(nid))
 
-    def _start_send(self, sending) -> None:
-        self.sending += 1
-        asyncio.create_task(self._await_send(sending))
-
-    async def _await_send(self, sending) -> None:
+    async def _send_one(self, notification_id: str) -> None:
         try:
-            await sending
-        except Exception as err:  # retries exhausted: the outbox rows keep the error
-            workflow.logger.warning("notifications not sent: %s", err)
+            await calls.send_notification(SendInput(notification_id))
+        except Exception as err:  # retries exhausted: the outbox row keeps the error
+            workflow.logger.warning("notification %s not sent: %s", notification_id, err)
         finally:
             self.sending -= 1

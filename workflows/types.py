@@ -124,16 +124,6 @@ class SendResult:
 
 
 @dataclass
-class SendManyInput:
-    notification_ids: list[str]
-
-
-@dataclass
-class SendManyResult:
-    statuses: list[str]  # one per id, in order: sent | failed | skipped
-
-
-@dataclass
 class FieldServiceRequest:
     """What a work order needs; empty fields are pre-filled from the case (asset, site)."""
 

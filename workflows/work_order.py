@@ -49,6 +49,8 @@ ALLOWED: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
     }
 )
 ACTIONS = tuple(ALLOWED)
+# Notifications are sent by the outbox relay (activities/relay.py), not by an activity.
+OUTBOX_RELAY = "outbox-relay"
 ACTION_NOT_ALLOWED = "ActionNotAllowed"
 INVALID_ACTION = "InvalidAction"
 
@@ -261,6 +263,9 @@ class WorkOrderWorkflow:
             workflow.logger.info("case %s not told of %s: %s", arg.case_workflow_id, state, err)
 
     def _send(self, notification_ids: list[str]) -> None:
+        """Histories from before the outbox relay send each row with an activity."""
+        if not notification_ids or workflow.patched(OUTBOX_RELAY):
+            return
         for nid in notification_ids:
             self.sending += 1
             asyncio.create_task(self._send_one(nid))

@@ -4,16 +4,24 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import inspect, select
+from sqlalchemy.orm import selectinload
 from temporalio.client import Client
 
-from api import visibility
+from api import case_views, visibility
 from api.auth import Principal, require
 from api.case_service import open_case
-from api.deps import ClientDep, CurrentPrincipal, SessionDep, SessionsDep, SettingsDep
+from api.deps import (
+    ClientDep,
+    CurrentPrincipal,
+    ReadSessionDep,
+    SessionDep,
+    SessionsDep,
+    SettingsDep,
+)
 from api.errors import Problem, not_found
-from api.pagination import CursorQ, page, result
+from api.pagination import CursorQ, cut, page
 from api.schemas.cases import (
     ActionBody,
     CaseCreate,
@@ -26,14 +34,11 @@ from api.schemas.cases import (
 from api.schemas.field_service import (
     FieldServiceBody,
     ItsmBody,
-    incident_summary,
-    work_order_summary,
 )
 from api.updates import run_update
 from models.cases import Case, CaseEvent, Notification
 from models.customers import Account, AccountContact, Asset, Consumer, Contact, Product
 from models.people import Agent
-from workflows.calendar import Schedule, business_seconds_between
 from workflows.case import CaseWorkflow
 from workflows.lifecycle import ACTIONS, TERMINAL
 from workflows.types import ActionInput, FieldServiceRequest, ItsmEscalation
@@ -68,37 +73,39 @@ REQUIRED = {
 }
 
 
-def sla_now(entry: dict, now: datetime) -> dict:
-    """Remaining business time as of now, from what the workflow last wrote."""
-    remaining = entry.get("remaining_seconds", 0)
-    if entry.get("running") and entry.get("as_of"):
-        since = datetime.fromisoformat(entry["as_of"])
-        remaining -= business_seconds_between(Schedule.from_dict(entry.get("schedule")), since, now)
-    keys = ("definition_id", "name", "kind", "due_at", "paused", "warned", "breached", "stopped")
-    return {**{k: entry.get(k) for k in keys}, "remaining_seconds": round(remaining)}
-
-
 def case_view(case: Case, now: datetime | None = None) -> dict:
-    now = now or datetime.now(UTC)
-    fields = CaseRead.model_fields
-    view = {k: getattr(case, k) for k in fields if hasattr(case, k) and k != "sla"}
-    view["sla"] = [sla_now(e, now) for e in case.sla or []]
-    view["work_orders"] = [work_order_summary(w) for w in loaded(case, "work_order_rows")]
-    view["incidents"] = [incident_summary(i) for i in loaded(case, "incident_rows")]
-    return view
+    """The view of a Case read through the ORM (with the work orders and incidents it was
+    read with; a case just created, never read, has none yet)."""
+    work_orders, incidents = loaded(case, "work_order_rows"), loaded(case, "incident_rows")
+    return case_views.case_view(case, now or datetime.now(UTC), work_orders, incidents)
 
 
 def loaded(case: Case, name: str) -> list:
-    """The rows the case was read with; a case just created (never read) has none yet."""
     return [] if name in inspect(case).unloaded else list(getattr(case, name))
 
 
 async def visible_case(db, who: Principal, case_id: uuid.UUID) -> Case:
-    query = select(Case).where(Case.id == case_id, await visibility.case_filter(db, who))
+    query = (
+        select(Case)
+        .where(Case.id == case_id, await visibility.case_filter(db, who))
+        .options(selectinload(Case.work_order_rows), selectinload(Case.incident_rows))
+    )
     case = (await db.execute(query.execution_options(populate_existing=True))).scalar()
     if case is None:
         raise not_found()
     return case
+
+
+async def read_view(db, who: Principal, case_id: uuid.UUID) -> dict:
+    """The view of a case the caller may see (404 otherwise)."""
+    query = case_views.VIEW_SELECT.where(
+        case_views.cases.c.id == case_id, await visibility.case_filter(db, who)
+    )
+    rows = (await db.execute(query)).all()
+    if not rows:
+        raise not_found()
+    (view,) = await case_views.views(db, rows, datetime.now(UTC))
+    return view
 
 
 def bad(field: str, msg: str) -> Problem:
@@ -198,7 +205,7 @@ async def create_case(
 
 @router.get("/cases", response_model=CasePage, summary="List cases the caller may see")
 async def list_cases(
-    db: SessionDep,
+    db: ReadSessionDep,
     who: CurrentPrincipal,
     state: State | None = None,
     priority: Annotated[int | None, Query(ge=1, le=4)] = None,
@@ -210,7 +217,8 @@ async def list_cases(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: CursorQ = None,
 ):
-    query = select(Case).where(await visibility.case_filter(db, who))
+    columns = case_views.cases.c
+    query = case_views.VIEW_SELECT.where(await visibility.case_filter(db, who))
     filters = {
         "state": state,
         "priority": priority,
@@ -222,15 +230,15 @@ async def list_cases(
     }
     for name, value in filters.items():
         if value is not None:
-            query = query.where(getattr(Case, name) == value)
-    rows = (await db.execute(page(query, Case, limit, cursor))).scalars().all()
-    now = datetime.now(UTC)
-    return result(list(rows), limit, lambda c: case_view(c, now))
+            query = query.where(columns[name] == value)
+    rows, next_cursor = cut((await db.execute(page(query, columns, limit, cursor))).all(), limit)
+    items = await case_views.views(db, rows, datetime.now(UTC))
+    return case_views.answer({"items": items, "next_cursor": next_cursor})
 
 
 @router.get("/cases/{case_id}", response_model=CaseRead, summary="Read one case")
-async def get_case(case_id: CaseId, db: SessionDep, who: CurrentPrincipal):
-    return case_view(await visible_case(db, who, case_id))
+async def get_case(case_id: CaseId, db: ReadSessionDep, who: CurrentPrincipal):
+    return case_views.answer(await read_view(db, who, case_id))
 
 
 @router.get(
@@ -285,27 +293,32 @@ def _iso(value: datetime | None) -> str | None:
 
 async def running_case(db, who: Principal, case_id: uuid.UUID, action: str, check=None) -> str:
     """The workflow id of a case the caller may act on, after the role, visibility, `check`
-    (body rules needing the database) and state checks; the transaction is released."""
+    (body rules needing the database) and state checks; the connection is released."""
     require(who, *ACTION_ROLES[action])
-    case = await visible_case(db, who, case_id)
+    columns = case_views.cases.c
+    query = select(columns.workflow_id, columns.state).where(
+        columns.id == case_id, await visibility.case_filter(db, who)
+    )
+    case = (await db.execute(query)).first()
+    if case is None:
+        raise not_found()
     if check is not None:
         await check()
     if case.state in TERMINAL:
         raise Problem(409, f"cannot {action} a case that is {case.state}")
-    workflow_id = case.workflow_id
-    await db.rollback()  # do not hold a transaction open while the workflow works
-    return workflow_id
+    await db.rollback()  # do not hold a connection while the workflow works
+    return case.workflow_id
 
 
 async def linked_action(
     db, client: Client, who: Principal, case_id: uuid.UUID, arg: ActionInput
-) -> dict:
+) -> Response:
     workflow_id = await running_case(db, who, case_id, arg.action)
     arg.actor_role = who.role
     arg.actor_id = str(who.subject_id) if who.subject_id else None
     handle = client.get_workflow_handle(workflow_id)
     await run_update(handle, CaseWorkflow.act, arg, action=arg.action, what="case")
-    return case_view(await visible_case(db, who, case_id))
+    return case_views.answer(await read_view(db, who, case_id))
 
 
 # Registered before the generic action route, so that their own bodies are validated.
@@ -317,7 +330,7 @@ async def linked_action(
 )
 async def request_field_service(
     case_id: CaseId,
-    db: SessionDep,
+    db: ReadSessionDep,
     client: ClientDep,
     who: CurrentPrincipal,
     body: FieldServiceBody | None = None,
@@ -345,7 +358,7 @@ async def request_field_service(
 )
 async def escalate_itsm(
     case_id: CaseId,
-    db: SessionDep,
+    db: ReadSessionDep,
     client: ClientDep,
     who: CurrentPrincipal,
     body: ItsmBody | None = None,
@@ -365,7 +378,7 @@ async def escalate_itsm(
 async def act(
     case_id: CaseId,
     action: Annotated[str, Path(max_length=40)],
-    db: SessionDep,
+    db: ReadSessionDep,
     client: ClientDep,
     who: CurrentPrincipal,
     body: ActionBody | None = None,
@@ -393,4 +406,4 @@ async def act(
     )
     handle = client.get_workflow_handle(workflow_id)
     await run_update(handle, CaseWorkflow.act, arg, action=action, what="case")
-    return case_view(await visible_case(db, who, case_id))
+    return case_views.answer(await read_view(db, who, case_id))

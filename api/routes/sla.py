@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from temporalio.client import Client
 
+from api import case_views
 from api.auth import require
-from api.deps import ClientDep, CurrentPrincipal, SessionDep, SettingsDep
+from api.deps import ClientDep, CurrentPrincipal, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import Problem
-from api.routes.cases import case_view
 from api.routes.catalog import check_refs, one, save
 from api.schemas.cases import CasePage
 from api.schemas.catalog import (
@@ -23,7 +23,7 @@ from api.schemas.catalog import (
     SlaDefinitionRead,
 )
 from casework.settings import Settings
-from models.cases import OPEN_STATES, Case
+from models.cases import OPEN_STATES
 from models.people import Queue
 from models.service import Schedule, SlaDefinition
 from workflows.policy import PolicyChangeWorkflow
@@ -91,7 +91,7 @@ async def update_schedule(
 
 @router.get("/sla/at-risk", response_model=CasePage, summary="Open cases by time to breach")
 async def at_risk(
-    db: SessionDep,
+    db: ReadSessionDep,
     who: CurrentPrincipal,
     within_seconds: Annotated[int, Query(ge=0, le=366 * 24 * 3600)] = 3600,
     queue: Annotated[str | None, Query(max_length=100)] = None,
@@ -100,15 +100,17 @@ async def at_risk(
     """Running SLA clocks due within the window (already breached ones first)."""
     require(who, "supervisor", "agent")
     now = datetime.now(UTC)
-    query = select(Case).where(
-        Case.state.in_(OPEN_STATES),
-        Case.next_due_at.is_not(None),
-        Case.next_due_at <= now + timedelta(seconds=within_seconds),
+    columns = case_views.cases.c
+    query = case_views.VIEW_SELECT.where(
+        columns.state.in_(OPEN_STATES),
+        columns.next_due_at.is_not(None),
+        columns.next_due_at <= now + timedelta(seconds=within_seconds),
     )
     if queue:
-        query = query.where(Case.queue == queue)
-    rows = await db.execute(query.order_by(Case.next_due_at, Case.id).limit(limit))
-    return {"items": [case_view(c, now) for c in rows.scalars()], "next_cursor": None}
+        query = query.where(columns.queue == queue)
+    rows = await db.execute(query.order_by(columns.next_due_at, columns.id).limit(limit))
+    items = await case_views.views(db, rows.all(), now)
+    return case_views.answer({"items": items, "next_cursor": None})
 
 
 class QueueCreate(BaseModel):

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,7 +102,7 @@ async def who_am_i(principal: CurrentPrincipal) -> Me:
 
 
 @router.delete("/tokens/{token_id:uuid}", status_code=204, summary="Revoke a token")
-async def revoke_token(token_id: uuid.UUID, db: SessionDep, _: Admin) -> Response:
+async def revoke_token(token_id: uuid.UUID, request: Request, db: SessionDep, _: Admin) -> Response:
     row = (
         await db.execute(select(ApiToken).where(ApiToken.id == token_id).with_for_update())
     ).scalar()
@@ -112,4 +112,6 @@ async def revoke_token(token_id: uuid.UUID, db: SessionDep, _: Admin) -> Respons
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         await db.commit()
+    # At once in this process; other API processes stop accepting it within the cache's TTL.
+    request.app.state.principals.evict(row.token_hash)
     return Response(status_code=204)

@@ -5,7 +5,9 @@ import re
 import uuid
 
 import pytest
+from pydantic import TypeAdapter
 
+from api.schemas.cases import CasePage, CaseRead
 from models.customers import Asset, Contact
 from tests import factories
 from tests.conftest import make_deps, mint, running_worker
@@ -263,7 +265,8 @@ async def test_respond_answers_with_the_new_case_view(live, acme):
 
 
 async def test_a_forbidden_action_is_a_409_and_leaves_no_trace(live, acme):
-    case = await settle(live, (await open_case(live, contact_id=str(acme["ada"].id)))["id"])
+    opened = await open_case(live, contact_id=str(acme["ada"].id))
+    case = await settle(live, opened["id"], assigned=True)  # intake and routing both done
     as_ada = await mint(live, "contact", acme["ada"].id)
     before = await kinds(live, case["id"])
     assert_problem(await act(live, case["id"], "accept", as_ada), 409)
@@ -455,6 +458,44 @@ async def test_the_case_list_pages_with_a_cursor(live, acme):
     assert pages == 3
     assert seen == opened  # oldest first, no duplicates, none missing
     assert_422(await live.get(f"{V1}/cases", params={"cursor": "garbage"}))
+
+
+async def test_case_views_are_answered_exactly_as_the_schema_serializes_them(live, acme):
+    """Case views are built to CaseRead and answered without validating them again: each
+    answer must be byte for byte what the schema makes of it, SLA clocks included."""
+    office = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    r = await live.post(
+        f"{V1}/schedules", json={"name": "Office", "timezone": "Europe/Berlin", "hours": office}
+    )
+    assert r.status_code == 201, r.text
+    definitions = []
+    for kind, schedule_id in (("response", r.json()["id"]), ("resolution", None)):
+        body = {"name": kind, "kind": kind, "duration_seconds": 8 * 3600}
+        r = await live.post(f"{V1}/sla-definitions", json=body | {"schedule_id": schedule_id})
+        assert r.status_code == 201, r.text
+        definitions.append(r.json()["id"])
+    body = {
+        "name": "Gold",
+        "account_id": str(acme["account"].id),
+        "sla_definition_ids": definitions,
+    }
+    assert (await live.post(f"{V1}/entitlements", json=body)).status_code == 201
+    case = await settle(live, (await open_case(live, contact_id=str(acme["ada"].id)))["id"])
+    assert {c["kind"] for c in case["sla"]} == {"response", "resolution"}
+    as_ann = await mint(live, "agent", acme["ann"].id)
+    answers = [
+        (CaseRead, await live.get(f"{V1}/cases/{case['id']}")),
+        (CasePage, await live.get(f"{V1}/cases", params={"state": "open"})),
+        (CasePage, await live.get(f"{V1}/sla/at-risk", params={"within_seconds": 9 * 86400})),
+        (CaseRead, await act(live, case["id"], "note", as_ann, body="Checked the logs")),
+    ]
+    for schema, r in answers:
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/json"
+        adapter = TypeAdapter(schema)
+        assert r.content == adapter.dump_json(adapter.validate_json(r.content))
+    for _, page in answers[1:3]:
+        assert [c["id"] for c in page.json()["items"]] == [case["id"]]
 
 
 async def test_the_timeline_lists_events_oldest_first(live, acme):

@@ -1,10 +1,11 @@
 """Tokens: minting for every role, revocation, expiry and hashed storage."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from models.auth import ROLES, ApiToken, hash_token
 from models.customers import Account
@@ -91,11 +92,54 @@ async def test_only_admin_mints_and_revokes(api):
 
 
 async def test_a_revoked_token_is_refused(api):
+    """At once, though the token was just used (and so cached)."""
     r = await api.post(f"{V1}/tokens", json={"role": "integration"})
     headers = {"Authorization": f"Bearer {r.json()['token']}"}
     assert (await api.get(f"{V1}/tokens/me", headers=headers)).status_code == 200
     assert (await api.delete(f"{V1}/tokens/{r.json()['id']}")).status_code == 204
     assert (await api.delete(f"{V1}/tokens/{r.json()['id']}")).status_code == 204
+    assert (await api.get(f"{V1}/tokens/me", headers=headers)).status_code == 401
+
+
+async def test_a_token_is_looked_up_once_within_the_cache_ttl(api):
+    r = await api.post(f"{V1}/tokens", json={"role": "supervisor"})
+    headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    lookups = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if "FROM api_tokens" in statement:
+            lookups.append(statement)
+
+    engine = api.app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):
+            assert (await api.get(f"{V1}/tokens/me", headers=headers)).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(lookups) == 1
+
+
+async def test_a_revocation_by_another_process_takes_effect_within_the_ttl(api, sessions):
+    api.app.state.principals.ttl = 0.3
+    r = await api.post(f"{V1}/tokens", json={"role": "integration"})
+    headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert (await api.get(f"{V1}/tokens/me", headers=headers)).status_code == 200
+    async with sessions() as db, db.begin():  # as another API process would revoke it
+        await db.execute(
+            update(ApiToken)
+            .where(ApiToken.id == uuid.UUID(r.json()["id"]))
+            .values(revoked_at=datetime.now(UTC))
+        )
+    await asyncio.sleep(0.4)
+    assert (await api.get(f"{V1}/tokens/me", headers=headers)).status_code == 401
+
+
+async def test_a_cached_token_is_refused_from_its_expiry(api):
+    r = await api.post(f"{V1}/tokens", json={"role": "supervisor", "expires_in_seconds": 1})
+    headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert (await api.get(f"{V1}/tokens/me", headers=headers)).status_code == 200
+    await asyncio.sleep(1.1)
     assert (await api.get(f"{V1}/tokens/me", headers=headers)).status_code == 401
 
 

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from api.app import create_app
 from casework.devstack import create_database, free_port, start_smtp_sink, start_temporal
 from casework.settings import Settings
-from casework.worker import build_deps, build_worker
+from casework.worker import build_deps, build_relay, build_worker, relaying
 from models.migrate import upgrade
 
 ADMIN = "e2e-admin-token"
@@ -45,7 +45,7 @@ async def stack(pg_root):
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
     serving = asyncio.create_task(server.serve())
-    async with worker:
+    async with worker, relaying(build_relay(settings, deps)):
         while not server.started:
             await asyncio.sleep(0.05)
         async with httpx.AsyncClient(

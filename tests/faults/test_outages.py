@@ -140,6 +140,23 @@ async def test_postgres_down_for_30_seconds_delays_but_loses_nothing(stack):
     assert len(stack.sink.messages) == 5
 
 
+async def test_after_a_postgres_restart_the_api_answers_503_then_200_never_500(stack):
+    """The API does not ping a pooled connection before using it: the first request on a
+    connection the restart broke is a 503, and the pool renews itself for the next ones."""
+    await setup_customer(stack)
+    case = await open_case(stack)
+    reads = [f"/api/v1/cases/{case['id']}", "/api/v1/cases", "/api/v1/agents"]
+    # Several pooled connections, all of them broken by the restart.
+    await asyncio.gather(*(stack.http.get(path) for path in reads * 3))
+    stack.pg.stop()
+    stack.pg.start()
+    statuses = [(await stack.http.get(path)).status_code for path in reads * 4]
+    assert 500 not in statuses, statuses
+    assert statuses.count(503) <= 1 and statuses[-len(reads) :] == [200] * len(reads), statuses
+    r = await act(stack, case, "note", {"body": "back again"})
+    assert r.status_code == 200, r.text
+
+
 async def test_temporal_restart_keeps_timers_and_actions(stack):
     await setup_customer(stack, reopen_window_seconds=20, sla_seconds=40)
     resolved = await open_case(stack, 1)

@@ -1,0 +1,245 @@
+"""The outbox relay: sends every pending notification row, once, soon after its commit.
+
+A case step writes its outbox rows in the same transaction as its event (activities/record.py,
+intake, routing). A trigger on `notifications` (migration 0005) calls
+`pg_notify('casework_outbox')` when rows are inserted; the relay LISTENs for that, and
+also looks every `poll_seconds` in case a notification was missed (a dropped listener
+connection, a retry that has come due).
+
+Each row is sent under its row lock and marked in the same transaction (`deliver`), so two
+relays (several worker processes) never send the same row, and a relay restarted after a
+crash finds the rows it had sent marked. A mail the server accepted while the commit failed
+(the database went away) is remembered in memory and only marked on the next try. A
+transient refusal (4xx, a dropped connection) is tried again with exponential backoff
+(`next_attempt_at`), a permanent one (5xx, or `MAX_ATTEMPTS` transient ones) marks the row
+failed and says so on the case's timeline.
+
+No workflow task and no activity per mail: the case workflows do not wait for mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.deps import Deps
+from activities.mailer import PermanentMailError, TransientMailError, build_message
+from models.cases import CaseEvent, Notification
+
+log = logging.getLogger("casework.relay")
+
+CHANNEL = "casework_outbox"
+MAX_ATTEMPTS = 50
+FIRST_RETRY_SECONDS = 1.0
+LAST_RETRY_SECONDS = 300.0
+# Fault-injection seam for the crash tests (never set in production): pause after a row is
+# sent and committed, so a test can kill the process at exactly that moment.
+PAUSE_AFTER_SEND = float(os.environ.get("CASEWORK_FAULT_PAUSE_AFTER_SEND", "0") or 0)
+
+
+class Busy(Exception):
+    """Another sender holds the row's lock right now."""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s ... up to 5 minutes between tries."""
+    return timedelta(seconds=min(LAST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempts - 1)))
+
+
+async def deliver(
+    deps: Deps, notification_id: str, *, accepted: bool, on_accepted: Callable[[], None]
+) -> str:
+    """Send one row under its row lock and mark it in the same transaction.
+
+    Returns sent | failed | skipped (already sent or failed). `accepted` says the server
+    took this mail on an earlier try whose commit failed: the row is only marked.
+    `on_accepted` is called the moment the server has the mail, before the commit.
+    Raises Busy when another sender holds the row, TransientMailError after recording a
+    transient refusal (the row is tried again at its `next_attempt_at`).
+    """
+    async with deps.sessions() as db, db.begin():
+        row = (
+            await db.execute(
+                select(Notification)
+                .where(Notification.id == uuid.UUID(notification_id))
+                .with_for_update(skip_locked=True)
+            )
+        ).scalar()
+        if row is None:
+            exists = await db.get(Notification, uuid.UUID(notification_id))
+            if exists is not None and exists.status == "pending":
+                raise Busy(notification_id)
+            return "skipped"
+        if row.status in ("sent", "failed"):
+            return "skipped"
+        rendered = deps.renderer.render(row.template, row.context)
+        message = build_message(
+            rendered=rendered,
+            sender=deps.mailer.sender,
+            recipient=row.recipient,
+            message_id=row.message_id,
+            headers={"X-Casework-Case": row.context["case"]["number"]},
+        )
+        row.subject = rendered.subject
+        if accepted:
+            row.status, row.sent_at = "sent", datetime.now(UTC)
+            return "sent"
+        row.attempts += 1
+        try:
+            await asyncio.to_thread(deps.mailer.send, message)
+        except PermanentMailError as err:
+            await _failed(db, row, f"{err.code} {err.detail}")
+            return "failed"
+        except TransientMailError as err:
+            if row.attempts >= MAX_ATTEMPTS:
+                await _failed(db, row, f"gave up after {row.attempts} tries: {err}")
+                return "failed"
+            row.last_error = str(err)[:2000]
+            row.next_attempt_at = datetime.now(UTC) + retry_delay(row.attempts)
+            await db.commit()
+            raise
+        on_accepted()
+        row.status, row.sent_at = "sent", datetime.now(UTC)
+    return "sent"
+
+
+async def _failed(db: AsyncSession, row: Notification, why: str) -> None:
+    """Refused for good: mark the row failed and say so on the case's timeline."""
+    row.status, row.last_error = "failed", why[:2000]
+    if row.case_id:
+        await db.execute(
+            insert(CaseEvent)
+            .values(
+                case_id=row.case_id,
+                key=f"notification_failed:{row.id}",
+                kind="notification_failed",
+                public=False,
+                body=f"{row.template} to {row.recipient} was refused: {row.last_error}",
+                data={"template": row.template, "recipient": row.recipient},
+                at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing()
+        )
+
+
+async def fault_pause() -> None:
+    if PAUSE_AFTER_SEND:
+        await asyncio.sleep(PAUSE_AFTER_SEND)
+
+
+class OutboxRelay:
+    """Sends pending outbox rows with `senders` mails in flight; runs until cancelled."""
+
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        listen_conninfo: str | None = None,
+        senders: int = 4,
+        poll_seconds: float = 1.0,
+        batch: int = 200,
+    ) -> None:
+        self.deps = deps
+        self.listen_conninfo = listen_conninfo
+        self.senders = senders
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.accepted: set[str] = set()  # sent, but the commit that marks them failed
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen()) if self.listen_conninfo else None
+        try:
+            while True:
+                self.wake.clear()
+                try:
+                    progressed = await self.drain()
+                except Exception as err:  # the database is away: try again shortly
+                    log.warning("outbox relay: %s", err)
+                    progressed = 0
+                if not progressed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+
+    async def drain(self) -> int:
+        """Try every row now due; how many were settled (sent, failed or retried later)."""
+        now = datetime.now(UTC)
+        async with self.deps.sessions() as db:
+            due = (
+                await db.execute(
+                    select(Notification.id)
+                    .where(
+                        Notification.status == "pending",
+                        or_(
+                            Notification.next_attempt_at.is_(None),
+                            Notification.next_attempt_at <= now,
+                        ),
+                    )
+                    .order_by(Notification.created_at)
+                    .limit(self.batch)
+                )
+            ).scalars()
+            todo = [str(i) for i in due]
+        settled = 0
+
+        async def sender() -> None:
+            nonlocal settled
+            while todo:
+                if await self.send_one(todo.pop(0)):
+                    settled += 1
+
+        await asyncio.gather(*(sender() for _ in range(min(self.senders, len(todo)))))
+        return settled
+
+    async def send_one(self, notification_id: str) -> bool:
+        try:
+            status = await deliver(
+                self.deps,
+                notification_id,
+                accepted=notification_id in self.accepted,
+                on_accepted=lambda: self.accepted.add(notification_id),
+            )
+        except Busy:
+            return False
+        except TransientMailError as err:
+            log.info("notification %s: %s; will try again", notification_id, err)
+            return True
+        except Exception as err:  # the database went away mid-row: the next drain retries
+            log.warning("notification %s: %s", notification_id, err)
+            return False
+        self.accepted.discard(notification_id)
+        if status == "sent":
+            await fault_pause()
+        return True
+
+    async def _listen(self) -> None:
+        """Wake the relay on every commit that added outbox rows; reconnect when dropped."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.listen_conninfo, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self.wake.set()  # rows may have come while we were not listening
+                    async for _ in conn.notifies():
+                        self.wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                log.warning("outbox relay listener: %s; reconnecting", err)
+                await asyncio.sleep(self.poll_seconds)
