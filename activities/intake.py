@@ -97,7 +97,6 @@ async def find_entitlement(db: AsyncSession, case: Case) -> Entitlement | None:
     if case.asset_id and not case.product_id:
         asset = await db.get(Asset, case.asset_id)
         case.product_id = asset.product_id if asset else None
-    rows = (await db.execute(select(Entitlement).where(Entitlement.active.is_(True)))).scalars()
     have = {
         "asset_id": {case.asset_id},
         "product_id": {case.product_id},
@@ -105,6 +104,13 @@ async def find_entitlement(db: AsyncSession, case: Case) -> Entitlement | None:
         "consumer_id": {case.consumer_id},
         "account_id": set(chain),
     }
+    # Only entitlements naming one of the case's own grains can match; the loop below
+    # checks that every field they set matches.
+    columns = {g: getattr(Entitlement, g) for g in GRAIN_ORDER}
+    named = [columns[g].in_([v for v in vs if v is not None]) for g, vs in have.items()]
+    rows = (
+        await db.execute(select(Entitlement).where(Entitlement.active.is_(True), or_(*named)))
+    ).scalars()
     best, best_rank = None, len(GRAIN_ORDER)
     for ent in rows:
         fields = {g: getattr(ent, g) for g in GRAIN_ORDER if getattr(ent, g) is not None}
@@ -134,14 +140,16 @@ async def sla_specs(db: AsyncSession, ent: Entitlement | None, priority: int) ->
         query = select(SlaDefinition).where(SlaDefinition.id.in_(ids))
     else:
         query = select(SlaDefinition).where(SlaDefinition.default_for_priority == priority)
-    rows = (await db.execute(query.order_by(SlaDefinition.kind.desc()))).scalars()
-    return [await spec_of(db, d) for d in rows]
+    query = query.add_columns(Schedule).outerjoin(
+        Schedule, Schedule.id == SlaDefinition.schedule_id
+    )
+    rows = (await db.execute(query.order_by(SlaDefinition.kind.desc()))).all()
+    return [spec_of(d, schedule) for d, schedule in rows]
 
 
-async def spec_of(db: AsyncSession, d: SlaDefinition) -> SlaSpec:
+def spec_of(d: SlaDefinition, s: Schedule | None) -> SlaSpec:
     schedule = None
-    if d.schedule_id:
-        s = await db.get(Schedule, d.schedule_id)
+    if s is not None:
         schedule = {"timezone": s.timezone, "hours": s.hours, "holidays": s.holidays}
     return SlaSpec(
         definition_id=str(d.id),
@@ -179,6 +187,7 @@ class IntakeActivities:
             ).scalar()
             if done is not None:  # a retry after the commit: the same answer again
                 return decode(done["intake"])
+            db.autoflush = False  # the case's changes go out in one UPDATE (flushes below)
             await resolve_customer(db, case)
             ent = await find_entitlement(db, case)
             if ent is not None and (ent.units or {}).get("kind") == "cases":
@@ -258,8 +267,12 @@ class SlaActivities:
         """Running cases with a clock on any of the definitions, and the definitions now."""
         async with self.deps.sessions() as db:
             ids = [uuid.UUID(i) for i in arg.definition_ids]
-            defs = await db.execute(select(SlaDefinition).where(SlaDefinition.id.in_(ids)))
-            specs = [await spec_of(db, d) for d in defs.scalars()]
+            defs = await db.execute(
+                select(SlaDefinition, Schedule)
+                .outerjoin(Schedule, Schedule.id == SlaDefinition.schedule_id)
+                .where(SlaDefinition.id.in_(ids))
+            )
+            specs = [spec_of(d, schedule) for d, schedule in defs.all()]
             using = or_(*(Case.sla.contains([{"definition_id": i}]) for i in arg.definition_ids))
             rows = await db.execute(
                 select(Case.workflow_id).where(Case.state.in_(LIVE), using).order_by(Case.id)

@@ -1,6 +1,7 @@
 """The notification outbox: one row per message, created in the same transaction as its event."""
 
 import uuid
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -27,6 +28,13 @@ def case_context(case: Case) -> dict:
         "response_due_at": response_due,
         "customer_name": case.requester_name,
     }
+
+
+class AgentRef(NamedTuple):
+    """The agent's name and email, as a query already read them."""
+
+    name: str
+    email: str
 
 
 async def customer_of(db: AsyncSession, case: Case) -> tuple[str | None, str | None]:
@@ -80,12 +88,15 @@ async def enqueue(
     body: str | None = None,
     reason: str | None = None,
     recipient: tuple[str | None, str | None] | None = None,
+    agent: Agent | AgentRef | None = None,
 ) -> uuid.UUID | None:
     """Add an outbox row unless one with `key` exists; returns its id (None: no recipient).
 
     `recipient` (email, name) names someone outside the case's own people (a technician).
+    `agent` is the case's agent when the caller has it at hand (else it is read).
     """
-    agent = await db.get(Agent, case.assigned_agent_id) if case.assigned_agent_id else None
+    if agent is None and case.assigned_agent_id:
+        agent = await db.get(Agent, case.assigned_agent_id)
     if recipient is not None:
         email, name = recipient
     elif to == "agent":

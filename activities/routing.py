@@ -129,12 +129,13 @@ class RoutingActivities:
                     Agent.groups,
                     Agent.last_assigned_at,
                     Agent.name,
+                    Agent.email,
                 ).where(Agent.status == "available", Agent.role == "agent")
             )
         ).all()
         if not agents:
             return
-        names = {a.id: a.name for a in agents}
+        refs = {a.id: outbox.AgentRef(a.name, a.email) for a in agents}
         candidates = [
             Candidate(
                 str(a.id),
@@ -182,7 +183,7 @@ class RoutingActivities:
                     kind="assigned",
                     actor_role="system",
                     public=False,
-                    data={"agent_id": str(agent_id), "agent": names[agent_id], "by": "routing"},
+                    data={"agent_id": str(agent_id), "agent": refs[agent_id].name, "by": "routing"},
                     at=now,
                 )
             )
@@ -194,6 +195,7 @@ class RoutingActivities:
                 template="assignment",
                 to="agent",
                 portal_url=self.deps.portal_url,
+                agent=refs[agent_id],
             )
             result.assignments.append(
                 AssignmentMade(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import Problem
 from models.auth import ApiToken, hash_token
@@ -89,6 +89,16 @@ async def principal_for(
     if cache is not None:
         cache.put(token_hash, principal, row.expires_at)
     return principal
+
+
+async def cached_principal(
+    sessions: async_sessionmaker[AsyncSession], token: str | None, cache: PrincipalCache
+) -> Principal:
+    """`principal_for` through `cache`: a database session only when the cache misses."""
+    if token and (principal := cache.get(hash_token(token))) is not None:
+        return principal
+    async with sessions() as db:
+        return await principal_for(db, token, cache)
 
 
 async def ensure_admin_token(db: AsyncSession, token: str) -> None:

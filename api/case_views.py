@@ -3,6 +3,7 @@ it shows, linked work orders and incidents fetched only for cases that have some
 SLA clock's remaining business time brought up to now."""
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
 from fastapi import Response
@@ -18,18 +19,16 @@ from models.field_service import WorkOrder
 from models.itsm import Incident
 
 FIELDS = tuple(CaseRead.model_fields)  # the view's keys, in the schema's order
+SLA_KEYS = tuple(SlaRead.model_fields)
 cases = Case.__table__
 COLUMNS = [cases.c[name] for name in FIELDS if name in cases.c]
-business_time = BusinessTime()
-SLA_KEYS = tuple(SlaRead.model_fields)
-
-
 # The view's columns, and whether the case has work orders or incidents.
 VIEW_SELECT = select(
     *COLUMNS,
     exists().where(WorkOrder.__table__.c.case_id == cases.c.id).label("has_work_orders"),
     exists().where(Incident.__table__.c.case_id == cases.c.id).label("has_incidents"),
 )
+business_time = BusinessTime()  # one per process: what it keeps serves every later request
 
 
 def sla_views(entries: list[dict], now: datetime) -> list[dict]:
@@ -38,9 +37,8 @@ def sla_views(entries: list[dict], now: datetime) -> list[dict]:
     out = []
     for entry in entries:
         remaining = entry.get("remaining_seconds", 0)
-        as_of = entry.get("as_of")
-        if entry.get("running") and as_of:
-            remaining -= business_time.since(entry.get("schedule"), as_of, now)
+        if entry.get("running") and entry.get("as_of"):
+            remaining -= business_time.since(entry, now)
         view = {k: entry.get(k) for k in SLA_KEYS}
         view["due_at"] = datetime.fromisoformat(view["due_at"]) if view["due_at"] else None
         view["remaining_seconds"] = round(remaining)
@@ -48,18 +46,18 @@ def sla_views(entries: list[dict], now: datetime) -> list[dict]:
     return out
 
 
-def case_view(case, now: datetime, work_orders: list, incidents: list) -> dict:
-    """The view of a Case, or of a row with the view's columns."""
+def case_view(values: Mapping, now: datetime, work_orders: list, incidents: list) -> dict:
+    """The view of a case from its column values (a row's `_asdict()`, say)."""
     view = {}
     for name in FIELDS:
         if name == "sla":
-            view[name] = sla_views(case.sla or [], now)
+            view[name] = sla_views(values["sla"] or [], now)
         elif name == "work_orders":
             view[name] = [work_order_summary(w) for w in work_orders]
         elif name == "incidents":
             view[name] = [incident_summary(i) for i in incidents]
         else:
-            view[name] = getattr(case, name)
+            view[name] = values[name]
     return view
 
 
@@ -80,7 +78,10 @@ async def views(db: AsyncSession, rows: list, now: datetime) -> list[dict]:
     """The views of rows selected with VIEW_SELECT."""
     work_orders = await linked(db, WorkOrder, [r.id for r in rows if r.has_work_orders])
     incidents = await linked(db, Incident, [r.id for r in rows if r.has_incidents])
-    return [case_view(r, now, work_orders.get(r.id, []), incidents.get(r.id, [])) for r in rows]
+    return [
+        case_view(r._asdict(), now, work_orders.get(r.id, []), incidents.get(r.id, []))
+        for r in rows
+    ]
 
 
 def answer(content: dict) -> Response:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from api.auth import COOKIE, Principal, principal_for
+from api.auth import COOKIE, Principal, cached_principal
 from api.errors import unavailable
 from casework.settings import Settings
 
@@ -98,8 +98,7 @@ def bearer(request: Request) -> str | None:
 
 async def get_principal(request: Request) -> Principal:
     state = request.app.state
-    async with state.read_sessions() as db:
-        return await principal_for(db, bearer(request), state.principals)
+    return await cached_principal(state.read_sessions, bearer(request), state.principals)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

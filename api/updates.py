@@ -1,6 +1,7 @@
 """Run an action as a Temporal update and answer its refusals as problem documents."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -22,16 +23,18 @@ async def run_update(
     what: str,
     update_id: str | None = None,
     missing_ok: bool = False,
+    applied: Callable[[str], Awaitable[bool]] | None = None,
 ) -> bool:
     """409 when the state forbids it (or the workflow has ended), 422 for a bad argument.
 
     `update_id` makes a redelivered request apply once; with `missing_ok` an ended workflow
-    answers False instead of 409.
+    answers False instead of 409. `applied(update_id)` tells whether the update took effect
+    when the server no longer knows it: an update that ends the workflow (cancel, accept) may
+    be forgotten with it before its result is read.
     """
+    update_id = update_id or f"{action}-{uuid.uuid4()}"
     try:
-        await handle.execute_update(
-            update, arg, id=update_id or f"{action}-{uuid.uuid4()}", rpc_timeout=UPDATE_TIMEOUT
-        )
+        await handle.execute_update(update, arg, id=update_id, rpc_timeout=UPDATE_TIMEOUT)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError):
@@ -43,6 +46,8 @@ async def run_update(
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
+        if applied is not None and await applied(update_id):
+            return True
         if missing_ok:
             return False
         raise Problem(409, f"the {what} is no longer running: {err.message}") from err

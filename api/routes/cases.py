@@ -76,8 +76,9 @@ REQUIRED = {
 def case_view(case: Case, now: datetime | None = None) -> dict:
     """The view of a Case read through the ORM (with the work orders and incidents it was
     read with; a case just created, never read, has none yet)."""
+    values = {column.key: getattr(case, column.key) for column in case_views.COLUMNS}
     work_orders, incidents = loaded(case, "work_order_rows"), loaded(case, "incident_rows")
-    return case_views.case_view(case, now or datetime.now(UTC), work_orders, incidents)
+    return case_views.case_view(values, now or datetime.now(UTC), work_orders, incidents)
 
 
 def loaded(case: Case, name: str) -> list:
@@ -106,6 +107,17 @@ async def read_view(db, who: Principal, case_id: uuid.UUID) -> dict:
         raise not_found()
     (view,) = await case_views.views(db, rows, datetime.now(UTC))
     return view
+
+
+def recorded(db, case_id: uuid.UUID, action: str):
+    """Whether the case's timeline holds the event of this action's update (its key)."""
+
+    async def check(update_id: str) -> bool:
+        key = f"{action}:{update_id}"
+        query = select(CaseEvent.id).where(CaseEvent.case_id == case_id, CaseEvent.key == key)
+        return (await db.execute(query)).first() is not None
+
+    return check
 
 
 def bad(field: str, msg: str) -> Problem:
@@ -317,7 +329,14 @@ async def linked_action(
     arg.actor_role = who.role
     arg.actor_id = str(who.subject_id) if who.subject_id else None
     handle = client.get_workflow_handle(workflow_id)
-    await run_update(handle, CaseWorkflow.act, arg, action=arg.action, what="case")
+    await run_update(
+        handle,
+        CaseWorkflow.act,
+        arg,
+        action=arg.action,
+        what="case",
+        applied=recorded(db, case_id, arg.action),
+    )
     return case_views.answer(await read_view(db, who, case_id))
 
 
@@ -405,5 +424,12 @@ async def act(
         reason=body.reason,
     )
     handle = client.get_workflow_handle(workflow_id)
-    await run_update(handle, CaseWorkflow.act, arg, action=action, what="case")
+    await run_update(
+        handle,
+        CaseWorkflow.act,
+        arg,
+        action=action,
+        what="case",
+        applied=recorded(db, case_id, action),
+    )
     return case_views.answer(await read_view(db, who, case_id))

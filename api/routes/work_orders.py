@@ -28,6 +28,7 @@ from models.people import Technician
 from workflows.types import WorkOrderAction, WorkOrderDispatchInput
 from workflows.work_order import (
     ACTIONS,
+    ALLOWED,
     DONE,
     WorkOrderDispatchWorkflow,
     WorkOrderWorkflow,
@@ -128,7 +129,15 @@ async def act_on_work_order(
         reason=body.reason,
     )
     handle = client.get_workflow_handle(workflow_id)
-    await run_update(handle, WorkOrderWorkflow.act, arg, action=action, what="work order")
+
+    async def applied(_update_id: str) -> bool:
+        """The work order ended with this action, though the server forgot the update."""
+        state = (await db.execute(select(WorkOrder.state).where(WorkOrder.id == wo_id))).scalar()
+        return state == ALLOWED[action][1]
+
+    await run_update(
+        handle, WorkOrderWorkflow.act, arg, action=action, what="work order", applied=applied
+    )
     return WorkOrderRead.model_validate(await visible_work_order(db, who, wo_id))
 
 

@@ -168,8 +168,13 @@ async def dispatch(w: World) -> dict[str, str]:
         id=f"dispatch-{uuid.uuid4()}",
         task_queue=w.tq,
     )
-    await handle.result()
+    # Not handle.result(): on the time-skipping server that lets time run on, and the open
+    # cases' clocks with it, for as long as the dispatch waits on its signal's delivery.
     await w.told(second)
+    for _ in range(300):
+        if (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED:
+            break
+        await asyncio.sleep(0.05)
     for case in (first, second):
         await act(w.client, case, "cancel", reason="Recorded.")
         await w.finished(case, "cancelled")

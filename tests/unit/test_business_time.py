@@ -35,6 +35,10 @@ instants = st.datetimes(
 SHARED = BusinessTime(size=50)  # one instance across examples: kept values and re-anchoring
 
 
+def clock(schedule: dict | None, as_of: datetime, definition: str = "d1") -> dict:
+    return {"definition_id": definition, "as_of": as_of.isoformat(), "schedule": schedule}
+
+
 def expected(schedule: dict | None, as_of: datetime, now: datetime) -> float:
     return business_seconds_between(Schedule.from_dict(schedule), as_of, now)
 
@@ -48,23 +52,31 @@ def expected(schedule: dict | None, as_of: datetime, now: datetime) -> float:
 def test_since_equals_the_calendar(schedule, as_of, steps):
     for step in steps:  # the same clock read again later, as repeated views do
         now = as_of + step
-        got = SHARED.since(schedule, as_of.isoformat(), now)
+        got = SHARED.since(clock(schedule, as_of), now)
         assert got == pytest.approx(expected(schedule, as_of, now), abs=1e-6)
 
 
-def test_clocks_written_together_share_the_walk_to_now():
+def test_clocks_of_one_schedule_share_the_walk_to_now():
     times = BusinessTime()
     now = datetime(2026, 11, 26, 15, tzinfo=UTC)
     office = SCHEDULES[2]
     for hours_ago in (1, 2, 30):
-        as_of = (now - timedelta(hours=hours_ago)).isoformat()
-        assert times.since(office, as_of, now) == times.since(dict(office), as_of, now)
+        as_of = now - timedelta(hours=hours_ago)
+        mine = times.since(clock(office, as_of, "d1"), now)
+        assert times.since(clock(dict(office), as_of, "d2"), now) == mine
     assert len(times.at_now) == 1 and len(times.kept) == 3
+
+
+def test_a_definition_whose_schedule_changed_is_measured_by_the_new_one():
+    times = BusinessTime()
+    as_of, now = datetime(2026, 11, 26, 8, tzinfo=UTC), datetime(2026, 11, 26, 20, tzinfo=UTC)
+    assert times.since(clock(None, as_of), now) == 12 * 3600
+    assert times.since(clock(SCHEDULES[2], as_of), now) == 8 * 3600  # 9:00-17:00 Berlin
 
 
 def test_a_new_day_drops_what_was_kept():
     times = BusinessTime()
     as_of = datetime(2026, 11, 26, 8, tzinfo=UTC)
-    times.since(None, as_of.isoformat(), as_of + timedelta(hours=1))
-    times.since(None, as_of.isoformat(), as_of + timedelta(days=1))
+    times.since(clock(None, as_of), as_of + timedelta(hours=1))
+    times.since(clock(None, as_of), as_of + timedelta(days=1))
     assert times.anchor == datetime(2026, 11, 27, tzinfo=UTC) and len(times.kept) == 1

@@ -13,6 +13,7 @@ from models.itsm import Incident
 from models.people import Technician
 from tests import factories as f
 from tests.conftest import running_worker
+from tests.workflows.helpers import update
 from workflows.types import WorkOrderAction
 from workflows.work_order import WorkOrderWorkflow
 
@@ -96,10 +97,10 @@ async def wait_event(sessions, case_id, kind, timeout: float = 15) -> CaseEvent:
 
 async def wo_act(client, wo: WorkOrder, action: str, *, role="technician", actor=None, **kw):
     actor_id = actor if actor is not None else (str(wo.technician_id) if wo.technician_id else None)
-    return await client.get_workflow_handle(wo.workflow_id).execute_update(
+    return await update(
+        client.get_workflow_handle(wo.workflow_id),
         WorkOrderWorkflow.act,
         WorkOrderAction(action=action, actor_role=role, actor_id=actor_id, **kw),
-        id=str(uuid.uuid4()),
     )
 
 
