@@ -404,12 +404,18 @@ class SessionCountingHandler(CapturingHandler):
         return responses
 
 
-def test_a_burst_of_mail_shares_one_connection(request) -> None:
+@pytest.fixture
+def counting_server(request) -> tuple[SessionCountingHandler, int]:
     handler = SessionCountingHandler()
     port = _free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     request.addfinalizer(controller.stop)
+    return handler, port
+
+
+def test_a_burst_of_mail_shares_one_connection(counting_server, request) -> None:
+    handler, port = counting_server
     mailer = Mailer(f"smtp://127.0.0.1:{port}", SENDER, timeout=5)
     request.addfinalizer(mailer.close)
     for i in range(5):
@@ -437,12 +443,8 @@ def test_a_connection_the_server_closed_is_replaced(request) -> None:
     assert mailer.connections_opened == 2
 
 
-def test_an_idle_connection_is_not_kept_past_its_time(request) -> None:
-    handler = SessionCountingHandler()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    request.addfinalizer(controller.stop)
+def test_an_idle_connection_is_not_kept_past_its_time(counting_server, request) -> None:
+    handler, port = counting_server
     mailer = Mailer(f"smtp://127.0.0.1:{port}", SENDER, timeout=5, idle_seconds=0)
     request.addfinalizer(mailer.close)
     mailer.send(_message())
