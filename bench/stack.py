@@ -313,10 +313,10 @@ async def mint(stack: Stack, http, role: str, subject_id: str | None = None) -> 
 async def bench_stack(*, quick: bool = False, keep: bool = False):
     """Start everything on free ports in a temp dir; yield a Stack; stop and remove it all."""
     import psycopg
-    import sqlalchemy as sa
     from temporalio.client import Client
 
     from casework.devstack import create_database, free_port, start_postgres, start_temporal
+    from models.db import libpq_url
     from models.migrate import upgrade
 
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # pgserver's platformdirs
@@ -331,11 +331,7 @@ async def bench_stack(*, quick: bool = False, keep: bool = False):
         pg = await asyncio.to_thread(start_postgres, home / "pg")
         database_url = await asyncio.to_thread(create_database, pg.uri, "casework_bench")
         await asyncio.to_thread(upgrade, database_url)
-        conninfo = (
-            sa.make_url(database_url)
-            .set(drivername="postgresql")
-            .render_as_string(hide_password=False)
-        )
+        conninfo = libpq_url(database_url)
         temporal = await asyncio.to_thread(
             start_temporal,
             db_file=home / "temporal.db",

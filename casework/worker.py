@@ -7,7 +7,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 
-from sqlalchemy import make_url
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -15,7 +14,7 @@ from activities import Deps, all_activities
 from activities.mailer import Mailer, Renderer
 from activities.relay import OutboxRelay
 from casework.settings import Settings, get_settings
-from models.db import make_engine, make_session_factory
+from models.db import libpq_url, make_engine, make_session_factory
 from workflows.case import CaseWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
@@ -58,12 +57,6 @@ def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
         max_concurrent_activities=settings.worker_max_activities,
         workflow_runner=workflow_runner(),
     )
-
-
-def libpq_url(database_url: str) -> str:
-    """The SQLAlchemy URL as psycopg's own connect() takes it (for LISTEN)."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
 
 
 def build_relay(settings: Settings, deps: Deps) -> OutboxRelay:

@@ -1,5 +1,6 @@
 """Async engine and session factory shared by the API and the activities."""
 
+from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,3 +36,9 @@ def make_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSe
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
     )
+
+
+def libpq_url(database_url: str | URL) -> str:
+    """The SQLAlchemy URL as psycopg's own connect() takes it (LISTEN, the bench's probes)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)

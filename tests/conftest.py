@@ -17,9 +17,9 @@ from activities import Deps, all_activities
 from activities.mailer import Mailer, Renderer
 from activities.relay import OutboxRelay
 from casework.devstack import create_database, start_postgres
-from casework.worker import libpq_url, relaying
+from casework.worker import relaying
 from models import metadata
-from models.db import make_engine, make_session_factory
+from models.db import libpq_url, make_engine, make_session_factory
 from models.migrate import upgrade
 from workflows.case import CaseWorkflow
 from workflows.policy import PolicyChangeWorkflow
@@ -113,8 +113,7 @@ async def running_worker(client, deps: Deps, task_queue: str | None = None):
         activities=all_activities(deps),
         workflow_runner=workflow_runner(),
     ):
-        url = deps.sessions.kw["bind"].url.render_as_string(hide_password=False)
-        relay = OutboxRelay(deps, listen_conninfo=libpq_url(url))
+        relay = OutboxRelay(deps, listen_conninfo=libpq_url(deps.sessions.kw["bind"].url))
         async with relaying(relay):
             try:
                 yield task_queue

@@ -76,6 +76,13 @@ async def _db(name: str, arg, result_type):
     )
 
 
+async def _remote(name: str, arg, result_type, timeout: timedelta, retry: RetryPolicy):
+    """An activity task of its own (mail, webhooks, long scans), on its own timeout and retries."""
+    return await workflow.execute_activity(
+        name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=retry
+    )
+
+
 async def intake_case(arg: IntakeInput) -> IntakeResult:
     return await _db("intake_case", arg, IntakeResult)
 
@@ -89,13 +96,7 @@ async def dispatch_cases(arg: DispatchInput) -> DispatchResult:
 
 
 async def send_notification(arg: SendInput) -> SendResult:
-    return await workflow.execute_activity(
-        "send_notification",
-        arg,
-        result_type=SendResult,
-        start_to_close_timeout=SEND_TIMEOUT,
-        retry_policy=SEND_RETRY,
-    )
+    return await _remote("send_notification", arg, SendResult, SEND_TIMEOUT, SEND_RETRY)
 
 
 async def default_slas(arg: SlaLookup) -> SlaLookupResult:
@@ -103,13 +104,7 @@ async def default_slas(arg: SlaLookup) -> SlaLookupResult:
 
 
 async def find_cases_using(arg: PolicyChangeInput) -> AffectedCases:
-    return await workflow.execute_activity(
-        "find_cases_using",
-        arg,
-        result_type=AffectedCases,
-        start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=DB_RETRY,
-    )
+    return await _remote("find_cases_using", arg, AffectedCases, DB_TIMEOUT, DB_RETRY)
 
 
 async def create_work_order(arg: CreateWorkOrderInput) -> WorkOrderCreated:
@@ -133,10 +128,4 @@ async def update_incident(arg: IncidentUpdate) -> IncidentUpdateResult:
 
 
 async def deliver_incident(arg: DeliverIncidentInput) -> IncidentDelivered:
-    return await workflow.execute_activity(
-        "deliver_incident",
-        arg,
-        result_type=IncidentDelivered,
-        start_to_close_timeout=ITSM_TIMEOUT,
-        retry_policy=ITSM_RETRY,
-    )
+    return await _remote("deliver_incident", arg, IncidentDelivered, ITSM_TIMEOUT, ITSM_RETRY)

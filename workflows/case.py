@@ -9,6 +9,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows import calls, lifecycle, routing, sla
+from workflows.background import InFlight
 from workflows.lifecycle import ACTIVE, CLOSED, OPEN, RESOLVED, TERMINAL
 from workflows.policy import POLICY_SIGNAL
 from workflows.types import (
@@ -29,7 +30,6 @@ from workflows.types import (
     OpenIncidentInput,
     PolicyChanged,
     RecordInput,
-    SendInput,
     SlaLookup,
     WorkOrderChanged,
     WorkOrderInput,
@@ -43,9 +43,7 @@ BREACH_ESCALATES = "sla-breach-escalation"
 # Work orders spawned by a category rule at intake; open work orders cancelled when the case
 # ends (the new actions, signal and update need no patch: old histories never hold them).
 FIELD_SERVICE = "field-service-and-itsm"
-# Notifications are sent by the outbox relay (activities/relay.py) as soon as the step that
-# wrote them commits: no activity and no workflow task per mail.
-OUTBOX_RELAY = "outbox-relay"
+# "outbox-relay": see workflows/background.py.
 
 ACTION_NOT_ALLOWED = "ActionNotAllowed"
 INVALID_ACTION = "InvalidAction"
@@ -117,7 +115,7 @@ class CaseWorkflow:
         self.s = CaseState()
         self.case_id = ""
         self.lock = asyncio.Lock()
-        self.sending = 0
+        self.in_flight = InFlight()  # steps started, not awaited
 
     # ----- the life of a case -------------------------------------------------------------
 
@@ -149,7 +147,7 @@ class CaseWorkflow:
 
     async def _settle(self) -> None:
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.sending == 0
+            lambda: workflow.all_handlers_finished() and self.in_flight.idle
         )
 
     async def _intake(self) -> None:
@@ -164,7 +162,7 @@ class CaseWorkflow:
         for clock in s.clocks:
             sla.start(clock, started)
         s.state, s.version, s.intake_done = OPEN, 1, True
-        self._send(got.notification_ids)
+        self.in_flight.send(got.notification_ids)
         routed = await routing.dispatch(
             DispatchInput(key=f"{self.case_id}:intake", enqueue_case_id=self.case_id),
             own_case_id=self.case_id,
@@ -449,7 +447,7 @@ class CaseWorkflow:
         self.s.assigned_agent_id = sig.agent_id
         self.s.version += 1
         if sig.notification_id:
-            self._send([sig.notification_id])
+            self.in_flight.send([sig.notification_id])
 
     def _take_own(self, routed) -> None:
         for made in routed.assignments:
@@ -640,36 +638,32 @@ class CaseWorkflow:
         if opened.adapter == "webhook":
             # Delivered in the background (retried with backoff): the agent is not kept
             # waiting on someone else's server.
-            self.sending += 1
-            asyncio.create_task(self._deliver(ref))
+            self.in_flight.start(self._deliver(ref))
 
     async def _deliver(self, ref: IncidentRef) -> None:
         try:
-            try:
-                got = await calls.deliver_incident(DeliverIncidentInput(ref.incident_id))
-            except ActivityError as err:
-                cause = err.cause.message if isinstance(err.cause, ApplicationError) else err
-                async with self.lock:
-                    update = IncidentUpdate(
-                        ref.incident_id, "failed", comment=f"Delivery failed: {cause}"
-                    )
-                    await self._incident_changed(ref, update, key=f"itsm:{ref.incident_id}:failed")
-                return
+            got = await calls.deliver_incident(DeliverIncidentInput(ref.incident_id))
+        except ActivityError as err:
+            cause = err.cause.message if isinstance(err.cause, ApplicationError) else err
             async with self.lock:
-                ref.external_id = got.external_id
-                await self._record(
-                    "itsm_linked",
-                    key=f"itsm:{ref.incident_id}:linked",
-                    public=False,
-                    data={
-                        "incident_id": ref.incident_id,
-                        "number": ref.number,
-                        "external_id": got.external_id,
-                    },
-                    now=workflow.now(),
+                update = IncidentUpdate(
+                    ref.incident_id, "failed", comment=f"Delivery failed: {cause}"
                 )
-        finally:
-            self.sending -= 1
+                await self._incident_changed(ref, update, key=f"itsm:{ref.incident_id}:failed")
+            return
+        async with self.lock:
+            ref.external_id = got.external_id
+            await self._record(
+                "itsm_linked",
+                key=f"itsm:{ref.incident_id}:linked",
+                public=False,
+                data={
+                    "incident_id": ref.incident_id,
+                    "number": ref.number,
+                    "external_id": got.external_id,
+                },
+                now=workflow.now(),
+            )
 
     @workflow.update(name="incident_update")
     async def incident_update(self, u: IncidentUpdate) -> IncidentUpdateResult:
@@ -769,7 +763,7 @@ class CaseWorkflow:
                 notify=notify or [],
             )
         )
-        self._send(recorded.notification_ids)
+        self.in_flight.send(recorded.notification_ids)
 
     def _projection(self, now: datetime, set_assignee: bool) -> CaseProjection:
         s = self.s
@@ -791,19 +785,3 @@ class CaseWorkflow:
             breached=any(c.breached for c in s.clocks),
             queue=s.queue,
         )
-
-    def _send(self, notification_ids: list[str]) -> None:
-        """Histories from before the outbox relay send each row with an activity."""
-        if not notification_ids or workflow.patched(OUTBOX_RELAY):
-            return
-        for nid in notification_ids:
-            self.sending += 1
-            asyncio.create_task(self._send_one(nid))
-
-    async def _send_one(self, notification_id: str) -> None:
-        try:
-            await calls.send_notification(SendInput(notification_id))
-        except Exception as err:  # retries exhausted: the outbox row keeps the error
-            workflow.logger.warning("notification %s not sent: %s", notification_id, err)
-        finally:
-            self.sending -= 1

@@ -9,10 +9,10 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows import calls
+from workflows.background import InFlight
 from workflows.types import (
     CancelWorkOrder,
     RecordWorkOrderInput,
-    SendInput,
     TechnicianBooked,
     WorkOrderAction,
     WorkOrderActionResult,
@@ -49,8 +49,6 @@ ALLOWED: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
     }
 )
 ACTIONS = tuple(ALLOWED)
-# Notifications are sent by the outbox relay (activities/relay.py), not by an activity.
-OUTBOX_RELAY = "outbox-relay"
 ACTION_NOT_ALLOWED = "ActionNotAllowed"
 INVALID_ACTION = "InvalidAction"
 
@@ -102,7 +100,7 @@ class WorkOrderWorkflow:
         self.s = WorkOrderState()
         self.arg: WorkOrderInput | None = None
         self.lock = asyncio.Lock()
-        self.sending = 0
+        self.in_flight = InFlight()  # steps started, not awaited
 
     @workflow.run
     async def run(self, arg: WorkOrderInput) -> str:
@@ -125,7 +123,7 @@ class WorkOrderWorkflow:
                     if self.s.state not in DONE:
                         await self._cancelled_by_case(self.s.cancel.reason)
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.sending == 0
+            lambda: workflow.all_handlers_finished() and self.in_flight.idle
         )
         return self.s.state
 
@@ -155,7 +153,7 @@ class WorkOrderWorkflow:
             )
         )
         if booked.notification_id:
-            self._send([booked.notification_id])
+            self.in_flight.send([booked.notification_id])
         await self._tell_case(DISPATCHED)
 
     @workflow.signal(name=CANCEL_SIGNAL)
@@ -211,7 +209,7 @@ class WorkOrderWorkflow:
         )
         # The row knows of a booking whose signal may still be on its way.
         s.technician_id = s.technician_id or recorded.technician_id
-        self._send(recorded.notification_ids)
+        self.in_flight.send(recorded.notification_ids)
         if tell_case:
             await self._tell_case(
                 s.state,
@@ -261,22 +259,6 @@ class WorkOrderWorkflow:
             )
         except Exception as err:  # the case has ended; the work order's row still says it
             workflow.logger.info("case %s not told of %s: %s", arg.case_workflow_id, state, err)
-
-    def _send(self, notification_ids: list[str]) -> None:
-        """Histories from before the outbox relay send each row with an activity."""
-        if not notification_ids or workflow.patched(OUTBOX_RELAY):
-            return
-        for nid in notification_ids:
-            self.sending += 1
-            asyncio.create_task(self._send_one(nid))
-
-    async def _send_one(self, notification_id: str) -> None:
-        try:
-            await calls.send_notification(SendInput(notification_id))
-        except Exception as err:  # retries exhausted: the outbox row keeps the error
-            workflow.logger.warning("notification %s not sent: %s", notification_id, err)
-        finally:
-            self.sending -= 1
 
 
 @workflow.defn(name="WorkOrderDispatchWorkflow")

@@ -328,9 +328,15 @@ async def linked_action(
     workflow_id = await running_case(db, who, case_id, arg.action)
     arg.actor_role = who.role
     arg.actor_id = str(who.subject_id) if who.subject_id else None
-    handle = client.get_workflow_handle(workflow_id)
+    return await apply_action(db, client, who, case_id, workflow_id, arg)
+
+
+async def apply_action(
+    db, client: Client, who: Principal, case_id: uuid.UUID, workflow_id: str, arg: ActionInput
+) -> Response:
+    """Run the action as the case's update; answer with the case as it is now."""
     await run_update(
-        handle,
+        client.get_workflow_handle(workflow_id),
         CaseWorkflow.act,
         arg,
         action=arg.action,
@@ -423,13 +429,4 @@ async def act(
         priority=body.priority,
         reason=body.reason,
     )
-    handle = client.get_workflow_handle(workflow_id)
-    await run_update(
-        handle,
-        CaseWorkflow.act,
-        arg,
-        action=action,
-        what="case",
-        applied=recorded(db, case_id, action),
-    )
-    return case_views.answer(await read_view(db, who, case_id))
+    return await apply_action(db, client, who, case_id, workflow_id, arg)

@@ -6,8 +6,9 @@ import uuid
 from activities import outbox
 from activities.relay import OutboxRelay, retry_delay
 from casework.devstack import start_smtp_sink
-from casework.worker import libpq_url, relaying
+from casework.worker import relaying
 from models.cases import Case, Notification
+from models.db import libpq_url
 from tests import factories as f
 from tests.conftest import make_deps
 
