@@ -92,6 +92,8 @@ async def enqueue(
 ) -> uuid.UUID | None:
     """Add an outbox row unless one with `key` exists; returns its id (None: no recipient).
 
+    `case` is a Case, or a row of the columns `case_context` and the recipient lookups read.
+
     `recipient` (email, name) names someone outside the case's own people (a technician).
     `agent` is the case's agent when the caller has it at hand (else it is read).
     """

@@ -86,8 +86,8 @@ class RecordActivities:
                     .where(Case.id == case_id, Case.version < arg.projection.version)
                     .values(**projection_values(arg.projection))
                 )
-            case = await db.get(Case, case_id, populate_existing=True)
             ids = []
+            case = await db.get(Case, case_id, populate_existing=True) if arg.notify else None
             for n in arg.notify:
                 nid = await outbox.enqueue(
                     db,

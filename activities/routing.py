@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import Row, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
@@ -17,6 +17,21 @@ from workflows.lifecycle import ACTIVE
 from workflows.types import AssignmentMade, DispatchInput, DispatchResult
 
 BATCH = 500
+# What a waiting case's routing and its agent's mail need: plain rows, no ORM objects.
+WAITING_COLUMNS = (
+    Case.id,
+    Case.number,
+    Case.workflow_id,
+    Case.subject,
+    Case.priority,
+    Case.state,
+    Case.queue,
+    Case.account_id,
+    Case.required_skills,
+    Case.reopen_window_ends_at,
+    Case.sla,
+    Case.requester_name,
+)
 
 
 async def agent_loads(db: AsyncSession) -> dict[uuid.UUID, int]:
@@ -59,52 +74,74 @@ class RoutingActivities:
             now = datetime.now(UTC)
             result = DispatchResult()
             loads = await agent_loads(db)
-            if arg.enqueue_case_id:
-                await self._enqueue(db, arg, loads, now, result)
+            queued = await self._enqueue(db, arg, loads, now, result)
             await self._assign_waiting(db, arg.key, loads, now, result)
-            if arg.enqueue_case_id:
-                await self._note_if_still_waiting(db, arg, now)
+            if queued is not None and str(queued.id) not in {a.case_id for a in result.assignments}:
+                await self._note_still_waiting(db, arg.key, queued, now)
         return result
 
-    async def _enqueue(self, db, arg, loads, now, result) -> None:
-        case = await db.get(Case, uuid.UUID(arg.enqueue_case_id), with_for_update=True)
+    async def _enqueue(self, db, arg, loads, now, result) -> Row | None:
+        """Put the case in the waiting line, unless its agent keeps it; its row if it waits."""
+        if not arg.enqueue_case_id:
+            return None
+        case_id = uuid.UUID(arg.enqueue_case_id)
+        case = (
+            await db.execute(
+                select(
+                    Case.id,
+                    Case.state,
+                    Case.assigned_agent_id,
+                    Case.waiting_since,
+                    Case.queue,
+                    Case.required_skills,
+                )
+                .where(Case.id == case_id)
+                .with_for_update()
+            )
+        ).first()
         if case is None or case.state not in ACTIVE:
-            return
+            return None
+        changes: dict = {}
         if case.assigned_agent_id is not None:
-            agent = await db.get(Agent, case.assigned_agent_id)
+            agent = (
+                await db.execute(
+                    select(Agent.status, Agent.capacity).where(Agent.id == case.assigned_agent_id)
+                )
+            ).first()
             kept = (
-                arg.keep_agent_id == str(case.assigned_agent_id)
+                agent is not None
+                and arg.keep_agent_id == str(case.assigned_agent_id)
                 and agent.status == "available"
-                and loads.get(agent.id, 0) <= agent.capacity  # this case is already counted
+                and loads.get(case.assigned_agent_id, 0) <= agent.capacity  # counts this case
             )
             if kept:
-                return
+                return None
             loads[case.assigned_agent_id] = loads.get(case.assigned_agent_id, 1) - 1
-            case.assigned_agent_id = None
+            changes["assigned_agent_id"] = None
             result.unassigned.append(str(case.id))
         if case.waiting_since is None:
-            case.waiting_since = now
-        await db.flush()
+            changes["waiting_since"] = now
+        if changes:
+            await db.execute(update(Case).where(Case.id == case_id).values(**changes))
+        return case
 
-    async def _note_if_still_waiting(self, db, arg, now) -> None:
-        case = await db.get(Case, uuid.UUID(arg.enqueue_case_id))
-        if case is not None and case.waiting_since is not None and case.assigned_agent_id is None:
-            db.add(
-                CaseEvent(
-                    case_id=case.id,
-                    key=f"queued:{arg.key}",
-                    kind="queued",
-                    public=False,
-                    body="No agent with the skills and spare capacity is available; waiting.",
-                    data={"queue": case.queue, "required_skills": case.required_skills},
-                    at=now,
-                )
+    async def _note_still_waiting(self, db, key: str, case: Row, now) -> None:
+        await db.execute(
+            insert(CaseEvent).values(
+                case_id=case.id,
+                key=f"queued:{key}",
+                kind="queued",
+                public=False,
+                body="No agent with the skills and spare capacity is available; waiting.",
+                data={"queue": case.queue, "required_skills": case.required_skills},
+                at=now,
             )
+        )
 
     async def _assign_waiting(self, db, key, loads, now, result) -> None:
         waiting = (
             await db.execute(
-                select(Case)
+                select(*WAITING_COLUMNS)
                 .where(
                     Case.waiting_since.is_not(None),
                     Case.assigned_agent_id.is_(None),
@@ -114,8 +151,7 @@ class RoutingActivities:
                 .limit(BATCH)
                 .with_for_update()
             )
-        ).scalars()
-        waiting = list(waiting)
+        ).all()
         if not waiting:
             return
         # Plain rows, not locked: every routing decision already runs under the routing lock,
@@ -172,14 +208,22 @@ class RoutingActivities:
             chosen.load += 1
             chosen.last_assigned_at = now
             agent_id = uuid.UUID(chosen.agent_id)
+            made = uuid.uuid4()
             await db.execute(update(Agent).where(Agent.id == agent_id).values(last_assigned_at=now))
-            case.assigned_agent_id, case.waiting_since = agent_id, None
-            made = Assignment(id=uuid.uuid4(), case_id=case.id, agent_id=agent_id, dispatch_key=key)
-            db.add(made)
-            db.add(
-                CaseEvent(
+            await db.execute(
+                update(Case)
+                .where(Case.id == case.id)
+                .values(assigned_agent_id=agent_id, waiting_since=None)
+            )
+            await db.execute(
+                insert(Assignment).values(
+                    id=made, case_id=case.id, agent_id=agent_id, dispatch_key=key
+                )
+            )
+            await db.execute(
+                insert(CaseEvent).values(
                     case_id=case.id,
-                    key=f"assigned:{made.id}",
+                    key=f"assigned:{made}",
                     kind="assigned",
                     actor_role="system",
                     public=False,
@@ -187,18 +231,15 @@ class RoutingActivities:
                     at=now,
                 )
             )
-            await db.flush()
             nid = await outbox.enqueue(
                 db,
                 case=case,
-                key=f"{case.id}:assignment:{made.id}",
+                key=f"{case.id}:assignment:{made}",
                 template="assignment",
                 to="agent",
                 portal_url=self.deps.portal_url,
                 agent=refs[agent_id],
             )
             result.assignments.append(
-                AssignmentMade(
-                    str(made.id), str(case.id), case.workflow_id, str(agent_id), str(nid)
-                )
+                AssignmentMade(str(made), str(case.id), case.workflow_id, str(agent_id), str(nid))
             )

@@ -16,7 +16,7 @@ import time
 import uuid
 
 from bench.cases import drain, open_cases
-from bench.common import bounded, log, ratio, run_module, summary_ms, target
+from bench.common import bounded, cpu_ceiling, log, r, ratio, run_module, summary_ms, target
 
 CONCURRENCY = 10
 BARE_WORKFLOWS = 50
@@ -113,18 +113,26 @@ async def run(stack, *, quick: bool) -> dict:
     await bare.start(BARE_WORKFLOWS)
 
     log(f"actions: baseline A, {n} bare updates at concurrency {CONCURRENCY}")
+    cpu0, began = stack.cpu_snapshot(), time.perf_counter()
     bare_a, bare_err_a = await bare.run(n, CONCURRENCY)
+    bare_seconds = time.perf_counter() - began
+    bare_cpu = stack.cpu_delta(cpu0, stack.cpu_snapshot())
 
     log(f"actions: {n} respond + {n} note at concurrency {CONCURRENCY}")
-    cpu0 = stack.cpu_snapshot()
+    cpu0, began = stack.cpu_snapshot(), time.perf_counter()
     # Responds first, then notes: concurrent actions never queue behind each other on one case.
     responded = await act_many(stack, [("respond", c) for c in cases], CONCURRENCY)
     noted = await act_many(stack, [("note", c) for c in cases], CONCURRENCY)
+    seconds = time.perf_counter() - began
     cpu = stack.cpu_delta(cpu0, stack.cpu_snapshot())
     await drain(stack)
 
     log(f"actions: baseline B, {n} bare updates")
+    cpu0, began = stack.cpu_snapshot(), time.perf_counter()
     bare_b, bare_err_b = await bare.run(n, CONCURRENCY)
+    bare_seconds += time.perf_counter() - began
+    after = stack.cpu_delta(cpu0, stack.cpu_snapshot())
+    bare_cpu = {k: bare_cpu[k] + after[k] for k in bare_cpu}
 
     log(f"actions: idle, {idle_n} bare updates then {idle_n} actions one at a time")
     bare_idle, _ = await bare.run(idle_n, 1)
@@ -143,6 +151,10 @@ async def run(stack, *, quick: bool) -> dict:
     errors = responded["errors"] + noted["errors"] + idle["errors"]
     p99_ratio = ratio(loaded["p99_ms"], base["p99_ms"])
     done = max(loaded["n"], 1)
+    bare_done = max(len(bare_a) + len(bare_b), 1)
+    per_action_cpu = {k: v * 1000 / done for k, v in cpu.items()}
+    per_update_cpu = {k: v * 1000 / bare_done for k, v in bare_cpu.items()}
+    bare_per_s = bare_done / bare_seconds
     return {
         "actions": 2 * n,
         "concurrency": CONCURRENCY,
@@ -163,7 +175,13 @@ async def run(stack, *, quick: bool) -> dict:
         "idle_ratio_to_bare": ratio(idle_s["p99_ms"], base_idle["p99_ms"]),
         "errors": len(errors) + bare_err_a + bare_err_b,
         "first_error": errors[0] if errors else None,
-        "cpu_ms_per_action": {k: round(v * 1000 / done, 1) for k, v in cpu.items()},
+        "actions_per_s": r(loaded["n"] / seconds),
+        "bare_updates_per_s": r(bare_per_s),
+        "cpu_ms_per_action": {k: round(v, 1) for k, v in per_action_cpu.items()},
+        "cpu_ms_per_bare_update": {k: round(v, 1) for k, v in per_update_cpu.items()},
+        # At a fixed concurrency, latency is concurrency / throughput: the cores bound both.
+        "cpu_ceiling": cpu_ceiling(per_action_cpu, bare_per_s),
+        "bare_cpu_ceiling": cpu_ceiling(per_update_cpu, bare_per_s, free="bare_worker"),
         "targets": {
             "p99_vs_bare": target(p99_ratio, "<=", 3.0, "<= 3 x bare update p99"),
             "idle_p99_ms": target(idle_s["p99_ms"], "<=", 50.0, "<= 50 ms at idle"),
@@ -174,6 +192,7 @@ async def run(stack, *, quick: bool) -> dict:
 def table(res: dict) -> list[tuple]:
     t = res["targets"]
     cpu = sorted(res["cpu_ms_per_action"].items(), key=lambda kv: -kv[1])[:4]
+    ceiling = res["cpu_ceiling"]
     return [
         (
             f"action p50 ms (c={res['concurrency']})",
@@ -218,6 +237,14 @@ def table(res: dict) -> list[tuple]:
         ),
         ("errors", res["errors"], "", "", "", ""),
         ("CPU ms per action (top)", ", ".join(f"{k} {v}" for k, v in cpu), "", "", "", ""),
+        (
+            "actions/s at concurrency 10; CPU ceiling (if the worker were free)",
+            f"{res['actions_per_s']}; {ceiling['per_s']} ({ceiling['per_s_if_free_worker']})",
+            res["bare_updates_per_s"],
+            f"{ceiling['ratio_to_bare']} ({ceiling['ratio_to_bare_if_free_worker']})",
+            f"{ceiling['cores']} cores, {ceiling['cpu_ms_total']} ms CPU per action",
+            "",
+        ),
     ]
 
 

@@ -56,6 +56,31 @@ def ratio(a: float | None, b: float | None, digits: int = 2) -> float | None:
     return round(a / b, digits)
 
 
+def cpu_ceiling(
+    cpu_ms: dict[str, float], bare_per_s: float | None, *, free: str = "worker"
+) -> dict[str, Any]:
+    """What the machine's cores allow, from the CPU one unit of work cost every process.
+
+    `per_s` is the throughput at which the measured CPU per unit fills every core (no run
+    can go faster while each unit costs that much); `ratio_to_bare` that ceiling against the
+    baseline's measured throughput. `..._if_free_<part>` is the same with `free`'s share
+    taken out: the best any change confined to that one process could reach.
+    """
+    cores = os.cpu_count() or 1
+    total = sum(cpu_ms.values())
+    rest = total - cpu_ms.get(free, 0.0)
+    per_s = cores * 1000 / total if total else None
+    free_per_s = cores * 1000 / rest if rest else None
+    return {
+        "cores": cores,
+        "cpu_ms_total": round(total, 1),
+        "per_s": r(per_s),
+        "ratio_to_bare": ratio(per_s, bare_per_s),
+        f"per_s_if_free_{free}": r(free_per_s),
+        f"ratio_to_bare_if_free_{free}": ratio(free_per_s, bare_per_s),
+    }
+
+
 # --------------------------------------------------------------------------- concurrency
 
 
