@@ -10,10 +10,10 @@ queue (BENCH_BARE_TASK_QUEUE) on TEMPORAL_ADDRESS. Module top level has no side 
 
 from __future__ import annotations
 
-import asyncio
 import os
 from datetime import timedelta
 
+import uvloop
 from temporalio import activity, workflow
 
 BARE_TASK_QUEUE = "bench-bare"
@@ -77,7 +77,7 @@ async def serve(address: str, task_queue: str) -> None:
 
 
 def main() -> None:
-    asyncio.run(
+    uvloop.run(  # as casework.worker.main
         serve(
             os.environ["TEMPORAL_ADDRESS"],
             os.environ.get("BENCH_BARE_TASK_QUEUE", BARE_TASK_QUEUE),

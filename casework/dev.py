@@ -1,6 +1,5 @@
 """`casework dev`: embedded PostgreSQL, Temporal dev server, SMTP sink, worker and API in one go."""
 
-import asyncio
 import logging
 import os
 import secrets
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import uvicorn
+import uvloop
 from temporalio.client import Client
 
 from casework.devstack import start_postgres, start_smtp_sink, start_temporal
@@ -104,7 +104,7 @@ def run_dev(*, load_demo: bool = True) -> None:
             "  Try it        casework demo\n",
             flush=True,
         )
-        asyncio.run(serve(settings, load_demo=load_demo))
+        uvloop.run(serve(settings, load_demo=load_demo))
     except KeyboardInterrupt:
         pass
     finally:
