@@ -9,6 +9,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows import calls, lifecycle, routing, sla
+from workflows.alarm import QUIET_TIMER, Alarm
 from workflows.background import InFlight
 from workflows.lifecycle import ACTIVE, CLOSED, OPEN, RESOLVED, TERMINAL
 from workflows.policy import POLICY_SIGNAL
@@ -43,7 +44,7 @@ BREACH_ESCALATES = "sla-breach-escalation"
 # Work orders spawned by a category rule at intake; open work orders cancelled when the case
 # ends (the new actions, signal and update need no patch: old histories never hold them).
 FIELD_SERVICE = "field-service-and-itsm"
-# "outbox-relay": see workflows/background.py.
+# "outbox-relay": see workflows/background.py; "quiet-deadline-timer": workflows/alarm.py.
 
 ACTION_NOT_ALLOWED = "ActionNotAllowed"
 INVALID_ACTION = "InvalidAction"
@@ -116,6 +117,7 @@ class CaseWorkflow:
         self.case_id = ""
         self.lock = asyncio.Lock()
         self.in_flight = InFlight()  # steps started, not awaited
+        self.alarm = Alarm()  # the next deadline's timer
 
     # ----- the life of a case -------------------------------------------------------------
 
@@ -184,6 +186,9 @@ class CaseWorkflow:
         if deadline is not None and deadline[0] <= now:
             await self._fire(deadline[1])
             return
+        if workflow.patched(QUIET_TIMER):
+            await self._wait_with_alarm(deadline, version, now)
+            return
         timeout = (deadline[0] - now).total_seconds() if deadline else None
         try:
             await workflow.wait_condition(
@@ -191,6 +196,15 @@ class CaseWorkflow:
             )
         except TimeoutError:
             await self._fire(deadline[1])
+
+    async def _wait_with_alarm(self, deadline, version: int, now: datetime) -> None:
+        """Wake for a change or the alarm (the loop then fires what is due); an action that
+        leaves the deadline where it was keeps its timer."""
+        alarm = self.alarm
+        alarm.arm(deadline[0] if deadline else None, now)
+        await workflow.wait_condition(
+            lambda: self.s.version != version or bool(self.s.policy_inbox) or alarm.rang
+        )
 
     def _next_deadline(self, now: datetime) -> tuple[datetime, tuple] | None:
         candidates: list[tuple[datetime, tuple]] = []

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
+from temporalio.api.enums.v1 import EventType
 
 from models.cases import CaseEvent
 from models.people import Agent, Queue
@@ -185,3 +186,29 @@ async def test_breach_escalates_once_priority_and_queue(sessions, world):
     assert ("sla_breached", "sue@casework.test") in sent
     assert ("sla_breached", "max@casework.test") in sent
     assert sum(t == "sla_breached" for t, _ in sent) == 2  # no agent assigned: no agent mail
+
+
+def timer_events(history) -> tuple[int, int]:
+    kinds = [e.event_type for e in history.events]
+    return kinds.count(EventType.EVENT_TYPE_TIMER_STARTED), kinds.count(
+        EventType.EVENT_TYPE_TIMER_CANCELED
+    )
+
+
+async def test_notes_keep_the_deadline_timer_and_a_reply_moves_it(sessions, world):
+    response = await f.sla_definition(sessions, "First reply", "response", 4 * H, warn_at=[0.5])
+    fix = await f.sla_definition(sessions, "Fix", "resolution", 8 * H, warn_at=[0.5])
+    await f.entitlement(sessions, "Std", (response.id, fix.id), account_id=world["acct"].id)
+    await f.agent(sessions, "Ann")
+    case = await open_for(sessions, world["client"], world["tq"], world["ada"])
+    await wait_row(sessions, case.id, lambda c: c.assigned_agent_id and c.sla)
+    handle = world["client"].get_workflow_handle(case.workflow_id)
+    for i in range(5):
+        await world["env"].sleep(timedelta(minutes=10))
+        await act(world["client"], case, "note", body=f"Looked at the logs ({i})")
+    assert timer_events(await handle.fetch_history()) == (1, 0)  # one timer, never replaced
+    await act(world["client"], case, "respond", body="Please try firmware 2.1.")
+    assert timer_events(await handle.fetch_history()) == (2, 1)  # the response clock stopped
+    await world["env"].sleep(timedelta(hours=5))
+    kinds = [(e.kind, e.data["sla"]) for e in await sla_events(sessions, case.id)]
+    assert kinds == [("sla_warning", "Fix")]  # 4 h of 8: the moved timer rang
