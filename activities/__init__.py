@@ -5,6 +5,7 @@ from activities.field_service import FieldServiceActivities
 from activities.intake import IntakeActivities, SlaActivities
 from activities.itsm import ItsmActivities
 from activities.notify import NotificationActivities
+from activities.opening import OpeningActivities
 from activities.record import RecordActivities
 from activities.routing import RoutingActivities
 
@@ -17,9 +18,11 @@ def all_activities(deps: Deps) -> list:
     slas = SlaActivities(deps)
     field = FieldServiceActivities(deps)
     itsm = ItsmActivities(deps)
+    opening = OpeningActivities(deps)
     return [
         slas.default_slas,
         slas.find_cases_using,
+        opening.open_case,
         intake.intake_case,
         record.record_case_event,
         routing.dispatch_cases,

@@ -174,82 +174,88 @@ class IntakeActivities:
 
     @activity.defn(name="intake_case")
     async def intake_case(self, arg: IntakeInput) -> IntakeResult:
+        """Histories from before one-step intake (activities/opening.py) run this alone."""
         async with self.deps.sessions() as db, db.begin():
-            case = await db.get(Case, uuid.UUID(arg.case_id), with_for_update=True)
-            if case is None:
-                raise ApplicationError("no such case", type="CaseNotFound", non_retryable=True)
-            done = (
-                await db.execute(
-                    select(CaseEvent.data).where(
-                        CaseEvent.case_id == case.id, CaseEvent.key == INTAKE_KEY
-                    )
+            return await self.intake(db, arg)
+
+    async def intake(self, db: AsyncSession, arg: IntakeInput) -> IntakeResult:
+        """Resolve, entitle, time and acknowledge the case, in the caller's transaction."""
+        case = await db.get(Case, uuid.UUID(arg.case_id), with_for_update=True)
+        if case is None:
+            raise ApplicationError("no such case", type="CaseNotFound", non_retryable=True)
+        done = (
+            await db.execute(
+                select(CaseEvent.data).where(
+                    CaseEvent.case_id == case.id, CaseEvent.key == INTAKE_KEY
                 )
-            ).scalar()
-            if done is not None:  # a retry after the commit: the same answer again
-                return decode(done["intake"])
-            db.autoflush = False  # the case's changes go out in one UPDATE (flushes below)
-            await resolve_customer(db, case)
-            ent = await find_entitlement(db, case)
-            if ent is not None and (ent.units or {}).get("kind") == "cases":
-                ent.units_used += 1
-            if not case.priority_explicit:
-                case.priority = 2 if ent is not None and ent.tier in PREMIUM_TIERS else 3
-            case.entitlement_id = ent.id if ent else None
-            case.queue = case.queue or self.deps.default_queue
-            specs = await sla_specs(db, ent, case.priority)
-            clocks = [sla.SlaClock(spec) for spec in specs]
-            for clock in clocks:
-                sla.start(clock, case.created_at)
-            now = datetime.now(UTC)
-            views = [sla.view(clock, now) for clock in clocks]
-            case.sla = views
-            dues = [datetime.fromisoformat(v["due_at"]) for v in views if v["due_at"]]
-            case.next_due_at = min(dues) if dues else None
-            case.state, case.version = "open", 1
-            result = IntakeResult(
-                priority=case.priority,
-                queue=case.queue,
-                account_id=str(case.account_id) if case.account_id else None,
-                contact_id=str(case.contact_id) if case.contact_id else None,
-                consumer_id=str(case.consumer_id) if case.consumer_id else None,
-                entitlement_id=str(ent.id) if ent else None,
-                reopen_window_seconds=(
-                    ent.reopen_window_seconds
-                    if ent and ent.reopen_window_seconds
-                    else self.deps.default_reopen_window_seconds
-                ),
-                slas=specs,
-                created_at=case.created_at.isoformat(),
-                sla_source="entitlement" if uses_entitlement(ent) else "priority",
-                escalation_queue=(
-                    await db.execute(select(Queue.escalation_queue).where(Queue.name == case.queue))
-                ).scalar(),
             )
-            rule = await matching_rule(db, case.category)
-            result.field_service = rule_request(rule) if rule else None
-            await db.flush()
-            ack = await outbox.enqueue(
-                db,
-                case=case,
-                key=f"{case.id}:ack",
-                template="acknowledgement",
-                to="customer",
-                portal_url=self.deps.portal_url,
+        ).scalar()
+        if done is not None:  # a retry after the commit: the same answer again
+            return decode(done["intake"])
+        db.autoflush = False  # the case's changes go out in one UPDATE (flushes below)
+        await resolve_customer(db, case)
+        ent = await find_entitlement(db, case)
+        if ent is not None and (ent.units or {}).get("kind") == "cases":
+            ent.units_used += 1
+        if not case.priority_explicit:
+            case.priority = 2 if ent is not None and ent.tier in PREMIUM_TIERS else 3
+        case.entitlement_id = ent.id if ent else None
+        case.queue = case.queue or self.deps.default_queue
+        specs = await sla_specs(db, ent, case.priority)
+        clocks = [sla.SlaClock(spec) for spec in specs]
+        for clock in clocks:
+            sla.start(clock, case.created_at)
+        now = datetime.now(UTC)
+        views = [sla.view(clock, now) for clock in clocks]
+        case.sla = views
+        dues = [datetime.fromisoformat(v["due_at"]) for v in views if v["due_at"]]
+        case.next_due_at = min(dues) if dues else None
+        case.state, case.version = "open", 1
+        result = IntakeResult(
+            priority=case.priority,
+            queue=case.queue,
+            account_id=str(case.account_id) if case.account_id else None,
+            contact_id=str(case.contact_id) if case.contact_id else None,
+            consumer_id=str(case.consumer_id) if case.consumer_id else None,
+            entitlement_id=str(ent.id) if ent else None,
+            reopen_window_seconds=(
+                ent.reopen_window_seconds
+                if ent and ent.reopen_window_seconds
+                else self.deps.default_reopen_window_seconds
+            ),
+            slas=specs,
+            created_at=case.created_at.isoformat(),
+            sla_source="entitlement" if uses_entitlement(ent) else "priority",
+            escalation_queue=(
+                await db.execute(select(Queue.escalation_queue).where(Queue.name == case.queue))
+            ).scalar(),
+        )
+        rule = await matching_rule(db, case.category)
+        result.field_service = rule_request(rule) if rule else None
+        await db.flush()
+        ack = await outbox.enqueue(
+            db,
+            case=case,
+            key=f"{case.id}:ack",
+            template="acknowledgement",
+            to="customer",
+            portal_url=self.deps.portal_url,
+            body=case.description,
+        )
+        result.notification_ids = [str(ack)] if ack else []
+        db.add(
+            CaseEvent(
+                case_id=case.id,
+                key=INTAKE_KEY,
+                kind="opened",
+                actor_role="customer",
                 body=case.description,
+                public=True,
+                data={"intake": asdict(result), "channel": case.channel},
+                at=case.created_at,
             )
-            result.notification_ids = [str(ack)] if ack else []
-            db.add(
-                CaseEvent(
-                    case_id=case.id,
-                    key=INTAKE_KEY,
-                    kind="opened",
-                    actor_role="customer",
-                    body=case.description,
-                    public=True,
-                    data={"intake": asdict(result), "channel": case.channel},
-                    at=case.created_at,
-                )
-            )
+        )
+        await db.flush()  # "opened" comes first on the timeline, before routing's events
         return result
 
 

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import Row, exists, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
@@ -66,18 +67,22 @@ class RoutingActivities:
     @activity.defn(name="dispatch_cases")
     async def dispatch_cases(self, arg: DispatchInput) -> DispatchResult:
         async with self.deps.sessions() as db, db.begin():
-            # Every routing decision runs under one lock: capacity is never overbooked.
-            await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK})
-            earlier = await previous_decisions(db, arg.key)
-            if earlier:
-                return DispatchResult(earlier)
-            now = datetime.now(UTC)
-            result = DispatchResult()
-            loads = await agent_loads(db)
-            queued = await self._enqueue(db, arg, loads, now, result)
-            await self._assign_waiting(db, arg.key, loads, now, result)
-            if queued is not None and str(queued.id) not in {a.case_id for a in result.assignments}:
-                await self._note_still_waiting(db, arg.key, queued, now)
+            return await self.dispatch(db, arg)
+
+    async def dispatch(self, db: AsyncSession, arg: DispatchInput) -> DispatchResult:
+        """Enqueue the case (if any) and assign what waits, in the caller's transaction."""
+        # Every routing decision runs under one lock: capacity is never overbooked.
+        await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK})
+        earlier = await previous_decisions(db, arg.key)
+        if earlier:
+            return DispatchResult(earlier)
+        now = datetime.now(UTC)
+        result = DispatchResult()
+        loads = await agent_loads(db)
+        queued = await self._enqueue(db, arg, loads, now, result)
+        await self._assign_waiting(db, arg.key, loads, now, result)
+        if queued is not None and str(queued.id) not in {a.case_id for a in result.assignments}:
+            await self._note_still_waiting(db, arg.key, queued, now)
         return result
 
     async def _enqueue(self, db, arg, loads, now, result) -> Row | None:
@@ -127,7 +132,8 @@ class RoutingActivities:
 
     async def _note_still_waiting(self, db, key: str, case: Row, now) -> None:
         await db.execute(
-            insert(CaseEvent).values(
+            pg_insert(CaseEvent)
+            .values(
                 case_id=case.id,
                 key=f"queued:{key}",
                 kind="queued",
@@ -136,6 +142,7 @@ class RoutingActivities:
                 data={"queue": case.queue, "required_skills": case.required_skills},
                 at=now,
             )
+            .on_conflict_do_nothing(index_elements=["case_id", "key"])  # a retried dispatch
         )
 
     async def _assign_waiting(self, db, key, loads, now, result) -> None:

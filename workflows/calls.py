@@ -20,6 +20,7 @@ from workflows.types import (
     IncidentUpdateResult,
     IntakeInput,
     IntakeResult,
+    OpenedCase,
     OpenIncidentInput,
     PolicyChangeInput,
     RecordInput,
@@ -81,6 +82,10 @@ async def _remote(name: str, arg, result_type, timeout: timedelta, retry: RetryP
     return await workflow.execute_activity(
         name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=retry
     )
+
+
+async def open_case(arg: IntakeInput) -> OpenedCase:
+    return await _db("open_case", arg, OpenedCase)
 
 
 async def intake_case(arg: IntakeInput) -> IntakeResult:

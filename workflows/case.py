@@ -44,6 +44,8 @@ BREACH_ESCALATES = "sla-breach-escalation"
 # Work orders spawned by a category rule at intake; open work orders cancelled when the case
 # ends (the new actions, signal and update need no patch: old histories never hold them).
 FIELD_SERVICE = "field-service-and-itsm"
+# Intake and the first routing as one local activity and one transaction (open_case).
+ONE_STEP_INTAKE = "one-step-intake"
 # "outbox-relay": see workflows/background.py; "quiet-deadline-timer": workflows/alarm.py.
 
 ACTION_NOT_ALLOWED = "ActionNotAllowed"
@@ -153,7 +155,12 @@ class CaseWorkflow:
         )
 
     async def _intake(self) -> None:
-        got = await calls.intake_case(IntakeInput(self.case_id))
+        one_step = workflow.patched(ONE_STEP_INTAKE)
+        if one_step:
+            opened = await calls.open_case(IntakeInput(self.case_id))
+            got = opened.intake
+        else:
+            got = await calls.intake_case(IntakeInput(self.case_id))
         s = self.s
         s.priority, s.queue = got.priority, got.queue
         s.entitlement_id = got.entitlement_id
@@ -165,10 +172,14 @@ class CaseWorkflow:
             sla.start(clock, started)
         s.state, s.version, s.intake_done = OPEN, 1, True
         self.in_flight.send(got.notification_ids)
-        routed = await routing.dispatch(
-            DispatchInput(key=f"{self.case_id}:intake", enqueue_case_id=self.case_id),
-            own_case_id=self.case_id,
-        )
+        if one_step:
+            routed = opened.routed
+            await routing.tell_assigned(routed, own_case_id=self.case_id)
+        else:
+            routed = await routing.dispatch(
+                DispatchInput(key=f"{self.case_id}:intake", enqueue_case_id=self.case_id),
+                own_case_id=self.case_id,
+            )
         self._take_own(routed)
         if got.field_service and workflow.patched(FIELD_SERVICE):
             async with self.lock:

@@ -15,10 +15,15 @@ async def dispatch(arg: DispatchInput, *, own_case_id: str | None = None) -> Dis
     signals from a workflow are durable, so no assignment is ever left untold.
     """
     result = await calls.dispatch_cases(arg)
+    await tell_assigned(result, own_case_id=own_case_id)
+    return result
+
+
+async def tell_assigned(result: DispatchResult, *, own_case_id: str | None = None) -> None:
+    """Signal every case a dispatch assigned, but the caller's own."""
     for made in result.assignments:
         if made.case_id != own_case_id:
             await _tell(made)
-    return result
 
 
 async def _tell(made: AssignmentMade) -> None:

@@ -66,6 +66,14 @@ class DispatchResult:
 
 
 @dataclass
+class OpenedCase:
+    """A new case's intake and its first routing, done in one transaction."""
+
+    intake: IntakeResult
+    routed: DispatchResult
+
+
+@dataclass
 class Notify:
     template: str
     to: str  # customer | agent

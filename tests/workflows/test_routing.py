@@ -2,9 +2,11 @@
 
 import asyncio
 
+from activities.opening import OpeningActivities
 from tests import factories as f
 from tests.conftest import make_deps, running_worker
-from tests.workflows.helpers import act, open_for, row, wait_row
+from tests.workflows.helpers import act, events, open_for, row, wait_row
+from workflows.types import IntakeInput
 
 
 async def test_routes_to_the_agent_with_every_required_skill(sessions, ts_env):
@@ -154,3 +156,18 @@ async def _until_assigned(sessions, cases, n):
             return [await row(sessions, c.id) for c in cases]
         await asyncio.sleep(0.05)
     raise AssertionError(f"fewer than {n} cases assigned")
+
+
+async def test_a_retried_opening_of_a_waiting_case_answers_the_same(sessions, ts_env):
+    """open_case retried after its commit (the worker died before reporting): same answer,
+    no second "queued" event, no error from the event it already wrote."""
+    acct = await f.account(sessions)
+    ada = await f.contact(sessions, acct.id)
+    await f.agent(sessions, "Away", status="away")
+    async with running_worker(ts_env.client, make_deps(sessions)) as tq:
+        case = await open_for(sessions, ts_env.client, tq, ada)
+        await wait_row(sessions, case.id, lambda c: c.waiting_since is not None)
+    opening = OpeningActivities(make_deps(sessions))
+    again = await opening.open_case(IntakeInput(str(case.id)))
+    assert again.intake.queue == "support" and again.routed.assignments == []
+    assert await events(sessions, case.id) == ["opened", "queued"]
