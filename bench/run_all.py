@@ -25,7 +25,7 @@ ORDER = ("intake", "actions", "timers", "hold", "reads")
 RESULTS = Path(__file__).resolve().parent / "results"
 # Seconds kept back for the reads bench (1M synthetic rows, vacuum, measuring) and teardown.
 # What reads needs after hold (1M rows in ~30 s, then the measuring; 41-62 s measured).
-READS_RESERVE = {True: 30.0, False: 90.0}
+READS_RESERVE = {True: 30.0, False: 75.0}
 
 
 def trim(name: str, res: dict) -> dict:
@@ -75,12 +75,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes; writes no file")
     parser.add_argument("--only", default=",".join(ORDER), help="comma-separated bench names")
     parser.add_argument(
-        "--budget", type=float, default=None, help="seconds for the whole run (default 840)"
+        "--budget", type=float, default=None, help="seconds for the whole run (default 870)"
     )
     parser.add_argument("--out", default=None, help="result file (default by date)")
     args = parser.parse_args()
     only = [n for n in ORDER if n in args.only.split(",")]
-    budget = args.budget or (150.0 if args.quick else 840.0)
+    budget = args.budget or (150.0 if args.quick else 870.0)
     result = asyncio.run(run_all(args.quick, only, budget))
     for name in only:
         res = result.get(name, {})
