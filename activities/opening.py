@@ -23,7 +23,5 @@ class OpeningActivities:
         """Idempotent: a retry after the commit finds the intake and the routing it made."""
         async with self.deps.sessions() as db, db.begin():
             got = await self.intake.intake(db, arg)
-            routed = await self.routing.dispatch(
-                db, DispatchInput(key=f"{arg.case_id}:intake", enqueue_case_id=arg.case_id)
-            )
+            routed = await self.routing.dispatch(db, DispatchInput.at_intake(arg.case_id))
         return OpenedCase(got, routed)

@@ -16,6 +16,14 @@ from workflows.types import CaseProjection, RecordInput, RecordResult
 ROUTING_LOCK = 7_300_001  # pg advisory lock id serialising every routing decision
 
 
+def event_once(**values):
+    """An INSERT of a timeline event that does nothing when the case has one with its key
+    already (a retried step writes the same event again)."""
+    return (
+        insert(CaseEvent).values(**values).on_conflict_do_nothing(index_elements=["case_id", "key"])
+    )
+
+
 def _ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -58,8 +66,7 @@ class RecordActivities:
                 await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK})
             inserted = (
                 await db.execute(
-                    insert(CaseEvent)
-                    .values(
+                    event_once(
                         case_id=case_id,
                         key=arg.key,
                         kind=arg.kind,
@@ -69,9 +76,7 @@ class RecordActivities:
                         public=arg.public,
                         data=arg.data,
                         at=_ts(arg.at),
-                    )
-                    .on_conflict_do_nothing(index_elements=["case_id", "key"])
-                    .returning(CaseEvent.id)
+                    ).returning(CaseEvent.id)
                 )
             ).scalar()
             prefix = f"{case_id}:{arg.key}:"

@@ -29,12 +29,12 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from sqlalchemy import or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.deps import Deps
 from activities.mailer import PermanentMailError, TransientMailError, build_message
-from models.cases import CaseEvent, Notification
+from activities.record import event_once
+from models.cases import Notification
 
 log = logging.getLogger("casework.relay")
 
@@ -118,8 +118,7 @@ async def _failed(db: AsyncSession, row: Notification, why: str) -> None:
     row.status, row.last_error = "failed", why[:2000]
     if row.case_id:
         await db.execute(
-            insert(CaseEvent)
-            .values(
+            event_once(
                 case_id=row.case_id,
                 key=f"notification_failed:{row.id}",
                 kind="notification_failed",
@@ -128,7 +127,6 @@ async def _failed(db: AsyncSession, row: Notification, why: str) -> None:
                 data={"template": row.template, "recipient": row.recipient},
                 at=datetime.now(UTC),
             )
-            .on_conflict_do_nothing()
         )
 
 

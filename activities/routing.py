@@ -4,14 +4,13 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import Row, exists, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities import outbox
 from activities.deps import Deps
-from activities.record import ROUTING_LOCK
-from models.cases import Assignment, Case, CaseEvent, Notification
+from activities.record import ROUTING_LOCK, event_once
+from models.cases import Assignment, Case, Notification
 from models.people import AccountTeamMember, Agent, Skill
 from workflows.agent_choice import Candidate, pick_agent
 from workflows.lifecycle import ACTIVE
@@ -132,8 +131,7 @@ class RoutingActivities:
 
     async def _note_still_waiting(self, db, key: str, case: Row, now) -> None:
         await db.execute(
-            pg_insert(CaseEvent)
-            .values(
+            event_once(
                 case_id=case.id,
                 key=f"queued:{key}",
                 kind="queued",
@@ -142,7 +140,6 @@ class RoutingActivities:
                 data={"queue": case.queue, "required_skills": case.required_skills},
                 at=now,
             )
-            .on_conflict_do_nothing(index_elements=["case_id", "key"])  # a retried dispatch
         )
 
     async def _assign_waiting(self, db, key, loads, now, result) -> None:
@@ -228,7 +225,7 @@ class RoutingActivities:
                 )
             )
             await db.execute(
-                insert(CaseEvent).values(
+                event_once(
                     case_id=case.id,
                     key=f"assigned:{made}",
                     kind="assigned",

@@ -30,7 +30,7 @@ class Alarm:
 
     @property
     def rang(self) -> bool:
-        return self.task is not None and self.task.done() and not self.task.cancelled()
+        return self.task is not None and self.task.done()  # disarm drops a cancelled one
 
     def disarm(self) -> None:
         if self.task is not None and not self.task.done():

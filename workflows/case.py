@@ -26,6 +26,7 @@ from workflows.types import (
     IncidentUpdate,
     IncidentUpdateResult,
     IntakeInput,
+    IntakeResult,
     ItsmEscalation,
     Notify,
     OpenIncidentInput,
@@ -155,12 +156,25 @@ class CaseWorkflow:
         )
 
     async def _intake(self) -> None:
-        one_step = workflow.patched(ONE_STEP_INTAKE)
-        if one_step:
+        if workflow.patched(ONE_STEP_INTAKE):
             opened = await calls.open_case(IntakeInput(self.case_id))
-            got = opened.intake
+            got, routed = opened.intake, opened.routed
+            self._take_intake(got)
+            await routing.tell_assigned(routed, own_case_id=self.case_id)
         else:
             got = await calls.intake_case(IntakeInput(self.case_id))
+            self._take_intake(got)
+            routed = await routing.dispatch(
+                DispatchInput.at_intake(self.case_id), own_case_id=self.case_id
+            )
+        self._take_own(routed)
+        if got.field_service and workflow.patched(FIELD_SERVICE):
+            async with self.lock:
+                await self._request_field_service(
+                    FieldServiceRequest(**got.field_service), key="rule:field-service"
+                )
+
+    def _take_intake(self, got: IntakeResult) -> None:
         s = self.s
         s.priority, s.queue = got.priority, got.queue
         s.entitlement_id = got.entitlement_id
@@ -172,20 +186,6 @@ class CaseWorkflow:
             sla.start(clock, started)
         s.state, s.version, s.intake_done = OPEN, 1, True
         self.in_flight.send(got.notification_ids)
-        if one_step:
-            routed = opened.routed
-            await routing.tell_assigned(routed, own_case_id=self.case_id)
-        else:
-            routed = await routing.dispatch(
-                DispatchInput(key=f"{self.case_id}:intake", enqueue_case_id=self.case_id),
-                own_case_id=self.case_id,
-            )
-        self._take_own(routed)
-        if got.field_service and workflow.patched(FIELD_SERVICE):
-            async with self.lock:
-                await self._request_field_service(
-                    FieldServiceRequest(**got.field_service), key="rule:field-service"
-                )
 
     async def _wait_for_change_or_deadline(self) -> None:
         now = workflow.now()

@@ -58,6 +58,11 @@ class DispatchInput:
     enqueue_case_id: str | None = None
     keep_agent_id: str | None = None  # on reopen: keep this agent if capacity allows
 
+    @classmethod
+    def at_intake(cls, case_id: str) -> "DispatchInput":
+        """A new case's first routing."""
+        return cls(key=f"{case_id}:intake", enqueue_case_id=case_id)
+
 
 @dataclass
 class DispatchResult:
