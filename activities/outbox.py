@@ -3,13 +3,38 @@
 import uuid
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.cases import Case, Notification
 from models.customers import Consumer, Contact
 from models.people import AccountTeamMember, Agent
+
+# What `case_context` and the recipient lookups read: a case as a plain row.
+CASE_COLUMNS = (
+    Case.id,
+    Case.number,
+    Case.subject,
+    Case.priority,
+    Case.state,
+    Case.queue,
+    Case.account_id,
+    Case.contact_id,
+    Case.consumer_id,
+    Case.assigned_agent_id,
+    Case.requester_email,
+    Case.requester_name,
+    Case.reopen_window_ends_at,
+    Case.sla,
+)
+_ROWS = Notification.__table__
+# Compiled once; each call binds its values.
+_ADD = insert(_ROWS).on_conflict_do_nothing(index_elements=["key"]).returning(_ROWS.c.id)
+_BY_KEY = select(_ROWS.c.id).where(_ROWS.c.key == bindparam("key"))
+_AGENT = select(Agent.name, Agent.email).where(Agent.id == bindparam("id"))
+_CONTACT = select(Contact.email, Contact.name).where(Contact.id == bindparam("id"))
+_CONSUMER = select(Consumer.email, Consumer.name).where(Consumer.id == bindparam("id"))
 
 
 def case_context(case: Case) -> dict:
@@ -40,11 +65,9 @@ class AgentRef(NamedTuple):
 async def customer_of(db: AsyncSession, case: Case) -> tuple[str | None, str | None]:
     """(email, name) of whoever raised the case."""
     if case.contact_id:
-        contact = await db.get(Contact, case.contact_id)
-        return contact.email, contact.name
+        return tuple((await db.execute(_CONTACT, {"id": case.contact_id})).one())
     if case.consumer_id:
-        consumer = await db.get(Consumer, case.consumer_id)
-        return consumer.email, consumer.name
+        return tuple((await db.execute(_CONSUMER, {"id": case.consumer_id})).one())
     return case.requester_email, case.requester_name
 
 
@@ -92,13 +115,14 @@ async def enqueue(
 ) -> uuid.UUID | None:
     """Add an outbox row unless one with `key` exists; returns its id (None: no recipient).
 
-    `case` is a Case, or a row of the columns `case_context` and the recipient lookups read.
+    `case` is a Case, or a row of CASE_COLUMNS (what `case_context` and the recipient
+    lookups read).
 
     `recipient` (email, name) names someone outside the case's own people (a technician).
     `agent` is the case's agent when the caller has it at hand (else it is read).
     """
     if agent is None and case.assigned_agent_id:
-        agent = await db.get(Agent, case.assigned_agent_id)
+        agent = AgentRef(*(await db.execute(_AGENT, {"id": case.assigned_agent_id})).one())
     if recipient is not None:
         email, name = recipient
     elif to == "agent":
@@ -120,22 +144,17 @@ async def enqueue(
         "portal_url": portal_url,
     }
     row_id = uuid.uuid4()
-    stmt = (
-        insert(Notification)
-        .values(
-            id=row_id,
-            case_id=case.id,
-            key=key,
-            template=template,
-            recipient=email,
-            recipient_name=name,
-            message_id=f"<{row_id.hex}@casework>",
-            context=context,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Notification.id)
-    )
-    inserted = (await db.execute(stmt)).scalar()
+    values = {
+        "id": row_id,
+        "case_id": case.id,
+        "key": key,
+        "template": template,
+        "recipient": email,
+        "recipient_name": name,
+        "message_id": f"<{row_id.hex}@casework>",
+        "context": context,
+    }
+    inserted = (await db.execute(_ADD, values)).scalar()
     if inserted is not None:
         return inserted
-    return (await db.execute(select(Notification.id).where(Notification.key == key))).scalar()
+    return (await db.execute(_BY_KEY, {"key": key})).scalar()

@@ -3,8 +3,9 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from temporalio import activity
 
 from activities import outbox
@@ -16,12 +17,30 @@ from workflows.types import CaseProjection, RecordInput, RecordResult
 ROUTING_LOCK = 7_300_001  # pg advisory lock id serialising every routing decision
 
 
-def event_once(**values):
-    """An INSERT of a timeline event that does nothing when the case has one with its key
-    already (a retried step writes the same event again)."""
-    return (
-        insert(CaseEvent).values(**values).on_conflict_do_nothing(index_elements=["case_id", "key"])
-    )
+_EVENTS = CaseEvent.__table__
+_CASES = Case.__table__
+# Constant statements: compiled once; each call binds only its values.
+_EVENT_ONCE = (
+    insert(_EVENTS)
+    .on_conflict_do_nothing(index_elements=["case_id", "key"])
+    .returning(_EVENTS.c.id)
+)
+# The SET columns are the keys of the values passed (projection_values).
+_PROJECT = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("case"), _CASES.c.version < bindparam("newer"))
+    .returning(*outbox.CASE_COLUMNS)
+)
+_CASE = select(*outbox.CASE_COLUMNS).where(_CASES.c.id == bindparam("case"))
+_SENT_BEFORE = select(Notification.__table__.c.id).where(
+    Notification.__table__.c.key.startswith(bindparam("prefix"))
+)
+
+
+async def event_once(db: AsyncSession | AsyncConnection, **values) -> uuid.UUID | None:
+    """Write a timeline event unless the case has one with its key already (a retried step
+    writes the same event again); the new event's id, None when it was there."""
+    return (await db.execute(_EVENT_ONCE, values)).scalar()
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -64,35 +83,32 @@ class RecordActivities:
         async with self.deps.sessions() as db, db.begin():
             if arg.projection and arg.projection.set_assignee:
                 await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK})
-            inserted = (
-                await db.execute(
-                    event_once(
-                        case_id=case_id,
-                        key=arg.key,
-                        kind=arg.kind,
-                        actor_role=arg.actor_role,
-                        actor_id=arg.actor_id,
-                        body=arg.body,
-                        public=arg.public,
-                        data=arg.data,
-                        at=_ts(arg.at),
-                    ).returning(CaseEvent.id)
-                )
-            ).scalar()
+            inserted = await event_once(
+                db,
+                case_id=case_id,
+                key=arg.key,
+                kind=arg.kind,
+                actor_role=arg.actor_role,
+                actor_id=arg.actor_id,
+                body=arg.body,
+                public=arg.public,
+                data=arg.data,
+                at=_ts(arg.at),
+            )
             prefix = f"{case_id}:{arg.key}:"
             if inserted is None:  # a retry after the commit: the same outbox rows again
-                ids = await db.execute(
-                    select(Notification.id).where(Notification.key.startswith(prefix))
-                )
+                ids = await db.execute(_SENT_BEFORE, {"prefix": prefix})
                 return RecordResult([str(i) for i in ids.scalars()])
+            case = None
             if arg.projection is not None:
-                await db.execute(
-                    update(Case)
-                    .where(Case.id == case_id, Case.version < arg.projection.version)
-                    .values(**projection_values(arg.projection))
+                values = projection_values(arg.projection)
+                changed = await db.execute(
+                    _PROJECT, {"case": case_id, "newer": values["version"], **values}
                 )
+                case = changed.first()
+            if arg.notify and case is None:  # no projection, or a newer one is there already
+                case = (await db.execute(_CASE, {"case": case_id})).first()
             ids = []
-            case = await db.get(Case, case_id, populate_existing=True) if arg.notify else None
             for n in arg.notify:
                 nid = await outbox.enqueue(
                     db,

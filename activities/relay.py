@@ -28,8 +28,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.deps import Deps
 from activities.mailer import PermanentMailError, TransientMailError, build_message
@@ -56,6 +56,14 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(LAST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempts - 1)))
 
 
+_ROWS = Notification.__table__
+# Constant statements: compiled once, each call only binds its values (SET columns of
+# _MARK come from the keys of the values passed).
+_LOCK = select(_ROWS).where(_ROWS.c.id == bindparam("nid")).with_for_update(skip_locked=True)
+_STATUS = select(_ROWS.c.status).where(_ROWS.c.id == bindparam("nid"))
+_MARK = update(_ROWS).where(_ROWS.c.id == bindparam("nid"))
+
+
 async def deliver(
     deps: Deps, notification_id: str, *, accepted: bool, on_accepted: Callable[[], None]
 ) -> str:
@@ -67,17 +75,12 @@ async def deliver(
     Raises Busy when another sender holds the row, TransientMailError after recording a
     transient refusal (the row is tried again at its `next_attempt_at`).
     """
+    nid = uuid.UUID(notification_id)
     async with deps.sessions() as db, db.begin():
-        row = (
-            await db.execute(
-                select(Notification)
-                .where(Notification.id == uuid.UUID(notification_id))
-                .with_for_update(skip_locked=True)
-            )
-        ).scalar()
+        conn = await db.connection()
+        row = (await conn.execute(_LOCK, {"nid": nid})).first()
         if row is None:
-            exists = await db.get(Notification, uuid.UUID(notification_id))
-            if exists is not None and exists.status == "pending":
+            if (await conn.execute(_STATUS, {"nid": nid})).scalar() == "pending":
                 raise Busy(notification_id)
             return "skipped"
         if row.status in ("sent", "failed"):
@@ -90,43 +93,63 @@ async def deliver(
             message_id=row.message_id,
             headers={"X-Casework-Case": row.context["case"]["number"]},
         )
-        row.subject = rendered.subject
         if accepted:
-            row.status, row.sent_at = "sent", datetime.now(UTC)
+            await conn.execute(_MARK, _sent(nid, rendered.subject, row.attempts))
             return "sent"
-        row.attempts += 1
+        attempts = row.attempts + 1
         try:
             await asyncio.to_thread(deps.mailer.send, message)
         except PermanentMailError as err:
-            await _failed(db, row, f"{err.code} {err.detail}")
+            await _failed(conn, row, attempts, f"{err.code} {err.detail}")
             return "failed"
         except TransientMailError as err:
-            if row.attempts >= MAX_ATTEMPTS:
-                await _failed(db, row, f"gave up after {row.attempts} tries: {err}")
+            if attempts >= MAX_ATTEMPTS:
+                await _failed(conn, row, attempts, f"gave up after {attempts} tries: {err}")
                 return "failed"
-            row.last_error = str(err)[:2000]
-            row.next_attempt_at = datetime.now(UTC) + retry_delay(row.attempts)
+            later = datetime.now(UTC) + retry_delay(attempts)
+            await conn.execute(
+                _MARK,
+                {
+                    "nid": nid,
+                    "attempts": attempts,
+                    "last_error": str(err)[:2000],
+                    "next_attempt_at": later,
+                    "subject": rendered.subject,
+                },
+            )
             await db.commit()
             raise
         on_accepted()
-        row.status, row.sent_at = "sent", datetime.now(UTC)
+        await conn.execute(_MARK, _sent(nid, rendered.subject, attempts))
     return "sent"
 
 
-async def _failed(db: AsyncSession, row: Notification, why: str) -> None:
+def _sent(nid: uuid.UUID, subject: str, attempts: int) -> dict:
+    return {
+        "nid": nid,
+        "status": "sent",
+        "sent_at": datetime.now(UTC),
+        "subject": subject,
+        "attempts": attempts,
+    }
+
+
+async def _failed(conn: AsyncConnection, row: Row, attempts: int, why: str) -> None:
     """Refused for good: mark the row failed and say so on the case's timeline."""
-    row.status, row.last_error = "failed", why[:2000]
+    why = why[:2000]
+    await conn.execute(
+        _MARK, {"nid": row.id, "status": "failed", "last_error": why, "attempts": attempts}
+    )
     if row.case_id:
-        await db.execute(
-            event_once(
-                case_id=row.case_id,
-                key=f"notification_failed:{row.id}",
-                kind="notification_failed",
-                public=False,
-                body=f"{row.template} to {row.recipient} was refused: {row.last_error}",
-                data={"template": row.template, "recipient": row.recipient},
-                at=datetime.now(UTC),
-            )
+        await event_once(
+            conn,
+            case_id=row.case_id,
+            key=f"notification_failed:{row.id}",
+            kind="notification_failed",
+            public=False,
+            body=f"{row.template} to {row.recipient} was refused: {why}",
+            data={"template": row.template, "recipient": row.recipient},
+            at=datetime.now(UTC),
         )
 
 

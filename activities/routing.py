@@ -130,16 +130,15 @@ class RoutingActivities:
         return case
 
     async def _note_still_waiting(self, db, key: str, case: Row, now) -> None:
-        await db.execute(
-            event_once(
-                case_id=case.id,
-                key=f"queued:{key}",
-                kind="queued",
-                public=False,
-                body="No agent with the skills and spare capacity is available; waiting.",
-                data={"queue": case.queue, "required_skills": case.required_skills},
-                at=now,
-            )
+        await event_once(
+            db,
+            case_id=case.id,
+            key=f"queued:{key}",
+            kind="queued",
+            public=False,
+            body="No agent with the skills and spare capacity is available; waiting.",
+            data={"queue": case.queue, "required_skills": case.required_skills},
+            at=now,
         )
 
     async def _assign_waiting(self, db, key, loads, now, result) -> None:
@@ -224,16 +223,15 @@ class RoutingActivities:
                     id=made, case_id=case.id, agent_id=agent_id, dispatch_key=key
                 )
             )
-            await db.execute(
-                event_once(
-                    case_id=case.id,
-                    key=f"assigned:{made}",
-                    kind="assigned",
-                    actor_role="system",
-                    public=False,
-                    data={"agent_id": str(agent_id), "agent": refs[agent_id].name, "by": "routing"},
-                    at=now,
-                )
+            await event_once(
+                db,
+                case_id=case.id,
+                key=f"assigned:{made}",
+                kind="assigned",
+                actor_role="system",
+                public=False,
+                data={"agent_id": str(agent_id), "agent": refs[agent_id].name, "by": "routing"},
+                at=now,
             )
             nid = await outbox.enqueue(
                 db,

@@ -202,10 +202,33 @@ def test_build_message_structure(rendered: RenderedEmail) -> None:
     assert msg["Reply-To"] == "case+CS0001234@casework.localhost"
     assert msg["X-Casework-Case"] == "CS0001234"
     assert msg["Date"]
-    types = [p.get_content_type() for p in msg.iter_parts()]
+    wire = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+    types = [p.get_content_type() for p in wire.iter_parts()]
     assert types == ["text/plain", "text/html"]
-    assert msg.get_body(("plain",)).get_content() == "plain body\n"
-    assert "html body" in msg.get_body(("html",)).get_content()
+    assert wire.get_body(("plain",)).get_content() == "plain body\n"
+    assert "html body" in wire.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["[CS0001234] Drucker brennt – ärgerlich " + "x" * 80, "[CS0001234] Hello " * 8, "Ünïcødé"],
+)
+def test_build_message_text_survives_the_wire(subject: str) -> None:
+    text = "Grüße, Zoë\nline=2 " + "long " * 40 + "\n"
+    msg = build_message(
+        rendered=RenderedEmail(subject=subject, text=text, html="<p>Grüße</p>"),
+        sender="Casework <casework@example.com>",
+        recipient="Zoë Ünal <zoe@example.com>",
+        message_id="<k@casework>",
+    )
+    raw = msg.as_bytes()
+    assert raw.isascii()  # RFC 2047 headers, quoted-printable bodies: 7-bit clean
+    wire = email.message_from_bytes(raw, policy=email.policy.default)
+    assert wire["Subject"] == subject
+    assert wire["To"].addresses[0].display_name == "Zoë Ünal"
+    assert wire["To"].addresses[0].addr_spec == "zoe@example.com"
+    assert wire.get_body(("plain",)).get_content() == text
+    assert wire.get_body(("html",)).get_content().strip() == "<p>Grüße</p>"
 
 
 @pytest.mark.parametrize(
