@@ -3,8 +3,9 @@
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -12,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities import outbox
 from activities.deps import Deps
 from activities.field_service import matching_rule, rule_request
+from activities.record import event_once
 from models.cases import Case, CaseEvent
 from models.customers import Account, AccountContact, Asset, Consumer, Contact
 from models.people import Queue
@@ -32,6 +34,42 @@ LIVE = ("new", "open", "awaiting_info", "resolved")  # a resolved case's clock m
 # Finest grain first: an asset's entitlement beats its product's, which beats the contact's...
 GRAIN_ORDER = ("asset_id", "product_id", "contact_id", "consumer_id", "account_id")
 PREMIUM_TIERS = ("premium", "gold", "platinum")
+_CASES = Case.__table__
+# What intake reads of the case, and what it writes back in one UPDATE.
+INTAKE_READS = (
+    "channel",
+    "description",
+    "category",
+    "priority_explicit",
+    "created_at",
+    "asset_id",
+    *(c.key for c in outbox.CASE_COLUMNS),
+)
+INTAKE_SETS = (
+    "state",
+    "version",
+    "priority",
+    "queue",
+    "entitlement_id",
+    "sla",
+    "next_due_at",
+    "account_id",
+    "contact_id",
+    "consumer_id",
+    "product_id",
+    "requester_name",
+)
+# Constant statements: compiled once, each call binds its values.
+_TAKE_CASE = (
+    select(*(_CASES.c[k] for k in dict.fromkeys(INTAKE_READS + ("product_id",))))
+    .where(_CASES.c.id == bindparam("case"))
+    .with_for_update()
+)
+_INTAKE_DONE = select(CaseEvent.data).where(
+    CaseEvent.case_id == bindparam("case"), CaseEvent.key == INTAKE_KEY
+)
+_ESCALATION = select(Queue.escalation_queue).where(Queue.name == bindparam("queue"))
+_SET_CASE = update(_CASES).where(_CASES.c.id == bindparam("case"))
 
 
 async def account_chain(db: AsyncSession, account_id: uuid.UUID | None) -> list[uuid.UUID]:
@@ -45,7 +83,7 @@ async def account_chain(db: AsyncSession, account_id: uuid.UUID | None) -> list[
     return chain
 
 
-async def resolve_customer(db: AsyncSession, case: Case) -> None:
+async def resolve_customer(db: AsyncSession, case: SimpleNamespace) -> None:
     """Fill contact/account/consumer from what the case came with (contact id or an email)."""
     if case.contact_id:
         if case.account_id is None:
@@ -90,7 +128,7 @@ async def primary_account(db: AsyncSession, contact_id: uuid.UUID) -> uuid.UUID 
     return rows.scalar()
 
 
-async def find_entitlement(db: AsyncSession, case: Case) -> Entitlement | None:
+async def find_entitlement(db: AsyncSession, case: SimpleNamespace) -> Entitlement | None:
     """The active entitlement at the finest grain whose every set field matches the case."""
     today = datetime.now(UTC).date()
     chain = await account_chain(db, case.account_id)
@@ -180,19 +218,13 @@ class IntakeActivities:
 
     async def intake(self, db: AsyncSession, arg: IntakeInput) -> IntakeResult:
         """Resolve, entitle, time and acknowledge the case, in the caller's transaction."""
-        case = await db.get(Case, uuid.UUID(arg.case_id), with_for_update=True)
-        if case is None:
+        row = (await db.execute(_TAKE_CASE, {"case": uuid.UUID(arg.case_id)})).first()
+        if row is None:
             raise ApplicationError("no such case", type="CaseNotFound", non_retryable=True)
-        done = (
-            await db.execute(
-                select(CaseEvent.data).where(
-                    CaseEvent.case_id == case.id, CaseEvent.key == INTAKE_KEY
-                )
-            )
-        ).scalar()
+        done = (await db.execute(_INTAKE_DONE, {"case": row.id})).scalar()
         if done is not None:  # a retry after the commit: the same answer again
             return decode(done["intake"])
-        db.autoflush = False  # the case's changes go out in one UPDATE (flushes below)
+        case = SimpleNamespace(**row._mapping)  # what the steps below fill in
         await resolve_customer(db, case)
         ent = await find_entitlement(db, case)
         if ent is not None and (ent.units or {}).get("kind") == "cases":
@@ -226,13 +258,11 @@ class IntakeActivities:
             slas=specs,
             created_at=case.created_at.isoformat(),
             sla_source="entitlement" if uses_entitlement(ent) else "priority",
-            escalation_queue=(
-                await db.execute(select(Queue.escalation_queue).where(Queue.name == case.queue))
-            ).scalar(),
+            escalation_queue=(await db.execute(_ESCALATION, {"queue": case.queue})).scalar(),
         )
         rule = await matching_rule(db, case.category)
         result.field_service = rule_request(rule) if rule else None
-        await db.flush()
+        await db.execute(_SET_CASE, {"case": case.id} | {k: getattr(case, k) for k in INTAKE_SETS})
         ack = await outbox.enqueue(
             db,
             case=case,
@@ -243,19 +273,18 @@ class IntakeActivities:
             body=case.description,
         )
         result.notification_ids = [str(ack)] if ack else []
-        db.add(
-            CaseEvent(
-                case_id=case.id,
-                key=INTAKE_KEY,
-                kind="opened",
-                actor_role="customer",
-                body=case.description,
-                public=True,
-                data={"intake": asdict(result), "channel": case.channel},
-                at=case.created_at,
-            )
+        # "opened" comes first on the timeline, before routing's events
+        await event_once(
+            db,
+            case_id=case.id,
+            key=INTAKE_KEY,
+            kind="opened",
+            actor_role="customer",
+            body=case.description,
+            public=True,
+            data={"intake": asdict(result), "channel": case.channel},
+            at=case.created_at,
         )
-        await db.flush()  # "opened" comes first on the timeline, before routing's events
         return result
 
 

@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, exists, func, insert, select, text, update
+from sqlalchemy import Row, bindparam, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
@@ -32,30 +32,76 @@ WAITING_COLUMNS = (
     Case.sla,
     Case.requester_name,
 )
+# Constant statements: compiled once, each call binds its values.
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_LOADS = (
+    select(Case.assigned_agent_id, func.count())
+    .where(Case.state.in_(ACTIVE), Case.assigned_agent_id.is_not(None))
+    .group_by(Case.assigned_agent_id)
+)
+_DECISIONS = (
+    select(
+        Assignment.id, Assignment.case_id, Assignment.agent_id, Case.workflow_id, Notification.id
+    )
+    .join(Case, Case.id == Assignment.case_id)
+    .outerjoin(
+        Notification,
+        Notification.key == func.concat(Assignment.case_id, ":assignment:", Assignment.id),
+    )
+    .where(Assignment.dispatch_key == bindparam("key"))
+)
+_QUEUED_CASE = (
+    select(
+        Case.id,
+        Case.state,
+        Case.assigned_agent_id,
+        Case.waiting_since,
+        Case.queue,
+        Case.required_skills,
+    )
+    .where(Case.id == bindparam("case"))
+    .with_for_update()
+)
+_AGENT_STATE = select(Agent.status, Agent.capacity).where(Agent.id == bindparam("agent"))
+_WAITING = (
+    select(*WAITING_COLUMNS)
+    .where(
+        Case.waiting_since.is_not(None),
+        Case.assigned_agent_id.is_(None),
+        Case.state.in_(ACTIVE),
+    )
+    .order_by(Case.priority, Case.created_at)
+    .limit(BATCH)
+    .with_for_update()
+)
+_AVAILABLE = select(
+    Agent.id,
+    Agent.capacity,
+    Agent.skills,
+    Agent.groups,
+    Agent.last_assigned_at,
+    Agent.name,
+    Agent.email,
+).where(Agent.status == "available", Agent.role == "agent")
+_HAS_SKILLS = select(exists().select_from(Skill))
+_TEAMS = select(AccountTeamMember.account_id, AccountTeamMember.agent_id).where(
+    AccountTeamMember.account_id.in_(bindparam("accounts", expanding=True))
+)
+_CASES, _AGENTS = Case.__table__, Agent.__table__
+_SET_CASE = update(_CASES).where(_CASES.c.id == bindparam("case"))
+_SET_AGENT = update(_AGENTS).where(_AGENTS.c.id == bindparam("agent"))
+_ASSIGN = insert(Assignment.__table__)
 
 
 async def agent_loads(db: AsyncSession) -> dict[uuid.UUID, int]:
-    rows = await db.execute(
-        select(Case.assigned_agent_id, func.count())
-        .where(Case.state.in_(ACTIVE), Case.assigned_agent_id.is_not(None))
-        .group_by(Case.assigned_agent_id)
-    )
-    return dict(rows.all())
+    return dict((await db.execute(_LOADS)).all())
 
 
 async def previous_decisions(db: AsyncSession, key: str) -> list[AssignmentMade]:
-    rows = await db.execute(
-        select(Assignment, Case.workflow_id, Notification.id)
-        .join(Case, Case.id == Assignment.case_id)
-        .outerjoin(
-            Notification,
-            Notification.key == func.concat(Assignment.case_id, ":assignment:", Assignment.id),
-        )
-        .where(Assignment.dispatch_key == key)
-    )
+    rows = await db.execute(_DECISIONS, {"key": key})
     return [
-        AssignmentMade(str(a.id), str(a.case_id), wf, str(a.agent_id), str(n) if n else None)
-        for a, wf, n in rows.all()
+        AssignmentMade(str(a), str(case), wf, str(agent), str(n) if n else None)
+        for a, case, agent, wf, n in rows.all()
     ]
 
 
@@ -71,7 +117,7 @@ class RoutingActivities:
     async def dispatch(self, db: AsyncSession, arg: DispatchInput) -> DispatchResult:
         """Enqueue the case (if any) and assign what waits, in the caller's transaction."""
         # Every routing decision runs under one lock: capacity is never overbooked.
-        await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK})
+        await db.execute(_LOCK, {"k": ROUTING_LOCK})
         earlier = await previous_decisions(db, arg.key)
         if earlier:
             return DispatchResult(earlier)
@@ -89,29 +135,12 @@ class RoutingActivities:
         if not arg.enqueue_case_id:
             return None
         case_id = uuid.UUID(arg.enqueue_case_id)
-        case = (
-            await db.execute(
-                select(
-                    Case.id,
-                    Case.state,
-                    Case.assigned_agent_id,
-                    Case.waiting_since,
-                    Case.queue,
-                    Case.required_skills,
-                )
-                .where(Case.id == case_id)
-                .with_for_update()
-            )
-        ).first()
+        case = (await db.execute(_QUEUED_CASE, {"case": case_id})).first()
         if case is None or case.state not in ACTIVE:
             return None
         changes: dict = {}
         if case.assigned_agent_id is not None:
-            agent = (
-                await db.execute(
-                    select(Agent.status, Agent.capacity).where(Agent.id == case.assigned_agent_id)
-                )
-            ).first()
+            agent = (await db.execute(_AGENT_STATE, {"agent": case.assigned_agent_id})).first()
             kept = (
                 agent is not None
                 and arg.keep_agent_id == str(case.assigned_agent_id)
@@ -126,7 +155,7 @@ class RoutingActivities:
         if case.waiting_since is None:
             changes["waiting_since"] = now
         if changes:
-            await db.execute(update(Case).where(Case.id == case_id).values(**changes))
+            await db.execute(_SET_CASE, {"case": case_id, **changes})
         return case
 
     async def _note_still_waiting(self, db, key: str, case: Row, now) -> None:
@@ -142,36 +171,12 @@ class RoutingActivities:
         )
 
     async def _assign_waiting(self, db, key, loads, now, result) -> None:
-        waiting = (
-            await db.execute(
-                select(*WAITING_COLUMNS)
-                .where(
-                    Case.waiting_since.is_not(None),
-                    Case.assigned_agent_id.is_(None),
-                    Case.state.in_(ACTIVE),
-                )
-                .order_by(Case.priority, Case.created_at)
-                .limit(BATCH)
-                .with_for_update()
-            )
-        ).all()
+        waiting = (await db.execute(_WAITING)).all()
         if not waiting:
             return
         # Plain rows, not locked: every routing decision already runs under the routing lock,
         # and a change of availability starts a dispatch of its own.
-        agents = (
-            await db.execute(
-                select(
-                    Agent.id,
-                    Agent.capacity,
-                    Agent.skills,
-                    Agent.groups,
-                    Agent.last_assigned_at,
-                    Agent.name,
-                    Agent.email,
-                ).where(Agent.status == "available", Agent.role == "agent")
-            )
-        ).all()
+        agents = (await db.execute(_AVAILABLE)).all()
         if not agents:
             return
         refs = {a.id: outbox.AgentRef(a.name, a.email) for a in agents}
@@ -187,15 +192,11 @@ class RoutingActivities:
             )
             for a in agents
         ]
-        round_robin = not (await db.execute(select(exists().select_from(Skill)))).scalar()
+        round_robin = not (await db.execute(_HAS_SKILLS)).scalar()
         teams: dict[uuid.UUID, set[str]] = {}
         accounts = {c.account_id for c in waiting if c.account_id}
         if accounts:
-            rows = await db.execute(
-                select(AccountTeamMember.account_id, AccountTeamMember.agent_id).where(
-                    AccountTeamMember.account_id.in_(accounts)
-                )
-            )
+            rows = await db.execute(_TEAMS, {"accounts": list(accounts)})
             for account_id, agent_id in rows.all():
                 teams.setdefault(account_id, set()).add(str(agent_id))
         for case in waiting:
@@ -212,16 +213,12 @@ class RoutingActivities:
             chosen.last_assigned_at = now
             agent_id = uuid.UUID(chosen.agent_id)
             made = uuid.uuid4()
-            await db.execute(update(Agent).where(Agent.id == agent_id).values(last_assigned_at=now))
+            await db.execute(_SET_AGENT, {"agent": agent_id, "last_assigned_at": now})
             await db.execute(
-                update(Case)
-                .where(Case.id == case.id)
-                .values(assigned_agent_id=agent_id, waiting_since=None)
+                _SET_CASE, {"case": case.id, "assigned_agent_id": agent_id, "waiting_since": None}
             )
             await db.execute(
-                insert(Assignment).values(
-                    id=made, case_id=case.id, agent_id=agent_id, dispatch_key=key
-                )
+                _ASSIGN, {"id": made, "case_id": case.id, "agent_id": agent_id, "dispatch_key": key}
             )
             await event_once(
                 db,

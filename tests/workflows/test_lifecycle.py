@@ -194,6 +194,38 @@ async def test_intake_sets_sla_due_times_from_the_entitlement(sessions, world):
     assert stopped == {"response": True, "resolution": False}
 
 
+async def test_a_case_unit_entitlement_is_used_up_one_case_at_a_time(sessions, world):
+    """Units of kind "cases": each intake takes one; once none are left, the finer
+    entitlement no longer applies and the account's own one does."""
+    from models.service import Entitlement
+
+    ada = world["ada"]
+    broad = await f.entitlement(
+        sessions, "Account standard", account_id=await account_of(sessions, ada)
+    )
+    pack = await f.entitlement(
+        sessions, "Two-case pack", contact_id=ada.id, units={"kind": "cases", "total": 2}
+    )
+    got = []
+    for _ in range(3):
+        case = await open_for(sessions, world["client"], world["tq"], ada)
+        got.append(await wait_row(sessions, case.id, lambda c: c.state == "open"))
+    assert [c.entitlement_id for c in got] == [pack.id, pack.id, broad.id]
+    async with sessions() as db:
+        assert (await db.get(Entitlement, pack.id)).units_used == 2
+        assert (await db.get(Entitlement, broad.id)).units_used == 0
+
+
+async def account_of(sessions, contact):
+    from sqlalchemy import select
+
+    from models.customers import AccountContact
+
+    async with sessions() as db:
+        query = select(AccountContact.account_id).where(AccountContact.contact_id == contact.id)
+        return (await db.execute(query)).scalar()
+
+
 async def test_intake_mails_are_sent_by_the_relay_once(sessions, ts_env):
     """Acknowledgement and assignment: no activity in the case, kept-open SMTP, once each."""
     sink = start_smtp_sink()
