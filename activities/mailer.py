@@ -44,6 +44,7 @@ TEMPLATE_KINDS: tuple[str, ...] = (
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 MAX_SUBJECT_LENGTH = 200
+MAX_LINE = 998  # SMTP's limit on a line, without its CRLF (RFC 5322 2.1.1)
 
 # Optional keys are defaulted to None so callers may omit them; StrictUndefined would
 # otherwise turn a missing optional field into a failed (and endlessly retried) activity.
@@ -158,7 +159,9 @@ def _utf8_qp() -> Charset:
 
 
 def _text_part(text: str, subtype: str) -> MIMEText:
-    if text.isascii():
+    """Plain 7-bit when it can go as it is, else quoted-printable UTF-8 (which also wraps
+    lines longer than SMTP's 998 characters)."""
+    if text.isascii() and all(len(line) <= MAX_LINE for line in text.splitlines()):
         return MIMEText(text, subtype, "us-ascii")
     return MIMEText(text, subtype, _utf8_qp())
 

@@ -37,7 +37,7 @@ _SENT_BEFORE = select(Notification.__table__.c.id).where(
 )
 
 
-async def event_once(db: AsyncSession | AsyncConnection, **values) -> uuid.UUID | None:
+async def event_once(db: AsyncSession | AsyncConnection, **values) -> int | None:
     """Write a timeline event unless the case has one with its key already (a retried step
     writes the same event again); the new event's id, None when it was there."""
     return (await db.execute(_EVENT_ONCE, values)).scalar()

@@ -231,6 +231,20 @@ def test_build_message_text_survives_the_wire(subject: str) -> None:
     assert wire.get_body(("html",)).get_content().strip() == "<p>Grüße</p>"
 
 
+def test_a_long_line_is_wrapped_on_the_wire_and_whole_when_read() -> None:
+    text = "x" * 5000 + "\n"
+    msg = build_message(
+        rendered=RenderedEmail(subject="[CS1] Long", text=text, html="<p>" + "y" * 3000 + "</p>"),
+        sender=SENDER,
+        recipient="ada@example.com",
+        message_id="<k@casework>",
+    )
+    raw = msg.as_bytes()
+    assert max(len(line) for line in raw.splitlines()) <= 998
+    wire = email.message_from_bytes(raw, policy=email.policy.default)
+    assert wire.get_body(("plain",)).get_content() == text
+
+
 @pytest.mark.parametrize(
     "recipient", ["ada@example.com\r\nBcc: x@example.com", "ada@example.com\nX: y", "a@b.c\r"]
 )
