@@ -5,13 +5,14 @@ import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import outbox
 from activities.deps import Deps
+from activities.record import hold_lock
 from models.cases import Case, Notification
 from models.customers import Account, Asset
 from models.field_service import (
@@ -191,7 +192,7 @@ class FieldServiceActivities:
     async def dispatch_work_orders(self, arg: WorkOrderDispatchInput) -> WorkOrderDispatchResult:
         async with self.deps.sessions() as db, db.begin():
             # Every booking runs under one lock: no technician is booked twice for a window.
-            await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FIELD_DISPATCH_LOCK})
+            await hold_lock(db, FIELD_DISPATCH_LOCK)
             earlier = await self._previous(db, arg.key)
             if earlier:
                 return WorkOrderDispatchResult(earlier)
@@ -303,7 +304,7 @@ class FieldServiceActivities:
     async def record_work_order(self, arg: RecordWorkOrderInput) -> RecordWorkOrderResult:
         async with self.deps.sessions() as db, db.begin():
             # Under the dispatch lock: a booking and a cancellation never cross unseen.
-            await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FIELD_DISPATCH_LOCK})
+            await hold_lock(db, FIELD_DISPATCH_LOCK)
             wo = await db.get(WorkOrder, uuid.UUID(arg.work_order_id), with_for_update=True)
             if wo is None:
                 raise ApplicationError(

@@ -15,6 +15,12 @@ from workflows.lifecycle import ACTIVE
 from workflows.types import CaseProjection, RecordInput, RecordResult
 
 ROUTING_LOCK = 7_300_001  # pg advisory lock id serialising every routing decision
+_XACT_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
+async def hold_lock(db: AsyncSession, key: int) -> None:
+    """Wait for the advisory lock `key` and hold it until the transaction ends."""
+    await db.execute(_XACT_LOCK, {"k": key})
 
 
 _EVENTS = CaseEvent.__table__
@@ -82,7 +88,7 @@ class RecordActivities:
         case_id = uuid.UUID(arg.case_id)
         async with self.deps.sessions() as db, db.begin():
             if arg.projection and arg.projection.set_assignee:
-                await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK})
+                await hold_lock(db, ROUTING_LOCK)
             inserted = await event_once(
                 db,
                 case_id=case_id,

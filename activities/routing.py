@@ -3,13 +3,13 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, bindparam, exists, func, insert, select, text, update
+from sqlalchemy import Row, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities import outbox
 from activities.deps import Deps
-from activities.record import ROUTING_LOCK, event_once
+from activities.record import ROUTING_LOCK, event_once, hold_lock
 from models.cases import Assignment, Case, Notification
 from models.people import AccountTeamMember, Agent, Skill
 from workflows.agent_choice import Candidate, pick_agent
@@ -33,7 +33,6 @@ WAITING_COLUMNS = (
     Case.requester_name,
 )
 # Constant statements: compiled once, each call binds its values.
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _LOADS = (
     select(Case.assigned_agent_id, func.count())
     .where(Case.state.in_(ACTIVE), Case.assigned_agent_id.is_not(None))
@@ -117,7 +116,7 @@ class RoutingActivities:
     async def dispatch(self, db: AsyncSession, arg: DispatchInput) -> DispatchResult:
         """Enqueue the case (if any) and assign what waits, in the caller's transaction."""
         # Every routing decision runs under one lock: capacity is never overbooked.
-        await db.execute(_LOCK, {"k": ROUTING_LOCK})
+        await hold_lock(db, ROUTING_LOCK)
         earlier = await previous_decisions(db, arg.key)
         if earlier:
             return DispatchResult(earlier)
