@@ -65,10 +65,12 @@ class AgentRef(NamedTuple):
 async def customer_of(db: AsyncSession, case: Case) -> tuple[str | None, str | None]:
     """(email, name) of whoever raised the case."""
     if case.contact_id:
-        return tuple((await db.execute(_CONTACT, {"id": case.contact_id})).one())
-    if case.consumer_id:
-        return tuple((await db.execute(_CONSUMER, {"id": case.consumer_id})).one())
-    return case.requester_email, case.requester_name
+        found = (await db.execute(_CONTACT, {"id": case.contact_id})).first()
+    elif case.consumer_id:
+        found = (await db.execute(_CONSUMER, {"id": case.consumer_id})).first()
+    else:
+        return case.requester_email, case.requester_name
+    return tuple(found) if found else (None, None)
 
 
 async def supervisor_of(db: AsyncSession, case: Case) -> tuple[str | None, str | None]:
@@ -122,7 +124,8 @@ async def enqueue(
     `agent` is the case's agent when the caller has it at hand (else it is read).
     """
     if agent is None and case.assigned_agent_id:
-        agent = AgentRef(*(await db.execute(_AGENT, {"id": case.assigned_agent_id})).one())
+        found = (await db.execute(_AGENT, {"id": case.assigned_agent_id})).first()
+        agent = AgentRef(*found) if found else None
     if recipient is not None:
         email, name = recipient
     elif to == "agent":
