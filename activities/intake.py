@@ -5,7 +5,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities import outbox
 from activities.deps import Deps
 from activities.field_service import matching_rule, rule_request
-from activities.record import event_once
+from activities.record import event_once, set_case
 from models.cases import Case, CaseEvent
 from models.customers import Account, AccountContact, Asset, Consumer, Contact
 from models.people import Queue
@@ -34,7 +34,6 @@ LIVE = ("new", "open", "awaiting_info", "resolved")  # a resolved case's clock m
 # Finest grain first: an asset's entitlement beats its product's, which beats the contact's...
 GRAIN_ORDER = ("asset_id", "product_id", "contact_id", "consumer_id", "account_id")
 PREMIUM_TIERS = ("premium", "gold", "platinum")
-_CASES = Case.__table__
 # What intake reads of the case, and what it writes back in one UPDATE.
 INTAKE_READS = (
     "channel",
@@ -43,6 +42,7 @@ INTAKE_READS = (
     "priority_explicit",
     "created_at",
     "asset_id",
+    "product_id",
     *(c.key for c in outbox.CASE_COLUMNS),
 )
 INTAKE_SETS = (
@@ -61,15 +61,14 @@ INTAKE_SETS = (
 )
 # Constant statements: compiled once, each call binds its values.
 _TAKE_CASE = (
-    select(*(_CASES.c[k] for k in dict.fromkeys(INTAKE_READS + ("product_id",))))
-    .where(_CASES.c.id == bindparam("case"))
+    select(*(Case.__table__.c[k] for k in INTAKE_READS))
+    .where(Case.id == bindparam("case"))
     .with_for_update()
 )
 _INTAKE_DONE = select(CaseEvent.data).where(
     CaseEvent.case_id == bindparam("case"), CaseEvent.key == INTAKE_KEY
 )
 _ESCALATION = select(Queue.escalation_queue).where(Queue.name == bindparam("queue"))
-_SET_CASE = update(_CASES).where(_CASES.c.id == bindparam("case"))
 
 
 async def account_chain(db: AsyncSession, account_id: uuid.UUID | None) -> list[uuid.UUID]:
@@ -262,7 +261,7 @@ class IntakeActivities:
         )
         rule = await matching_rule(db, case.category)
         result.field_service = rule_request(rule) if rule else None
-        await db.execute(_SET_CASE, {"case": case.id} | {k: getattr(case, k) for k in INTAKE_SETS})
+        await set_case(db, case.id, **{k: getattr(case, k) for k in INTAKE_SETS})
         ack = await outbox.enqueue(
             db,
             case=case,

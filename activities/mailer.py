@@ -45,6 +45,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 MAX_SUBJECT_LENGTH = 200
 MAX_LINE = 998  # SMTP's limit on a line, without its CRLF (RFC 5322 2.1.1)
+UTF8_QP = Charset("utf-8")
+UTF8_QP.body_encoding = QP  # readable on the wire, unlike base64
 
 # Optional keys are defaulted to None so callers may omit them; StrictUndefined would
 # otherwise turn a missing optional field into a failed (and endlessly retried) activity.
@@ -152,18 +154,12 @@ def _check_header(name: str, value: str) -> str:
     return value
 
 
-def _utf8_qp() -> Charset:
-    charset = Charset("utf-8")
-    charset.body_encoding = QP  # readable on the wire, unlike base64
-    return charset
-
-
 def _text_part(text: str, subtype: str) -> MIMEText:
     """Plain 7-bit when it can go as it is, else quoted-printable UTF-8 (which also wraps
     lines longer than SMTP's 998 characters)."""
     if text.isascii() and all(len(line) <= MAX_LINE for line in text.splitlines()):
         return MIMEText(text, subtype, "us-ascii")
-    return MIMEText(text, subtype, _utf8_qp())
+    return MIMEText(text, subtype, UTF8_QP)
 
 
 def _header_text(name: str, value: str) -> str | Header:

@@ -38,9 +38,15 @@ _PROJECT = (
     .returning(*outbox.CASE_COLUMNS)
 )
 _CASE = select(*outbox.CASE_COLUMNS).where(_CASES.c.id == bindparam("case"))
+_SET_CASE = update(_CASES).where(_CASES.c.id == bindparam("case"))
 _SENT_BEFORE = select(Notification.__table__.c.id).where(
     Notification.__table__.c.key.startswith(bindparam("prefix"))
 )
+
+
+async def set_case(db: AsyncSession, case_id: uuid.UUID, **values) -> None:
+    """Write `values` to the case's columns in one UPDATE (compiled once per set of columns)."""
+    await db.execute(_SET_CASE, {"case": case_id, **values})
 
 
 async def event_once(db: AsyncSession | AsyncConnection, **values) -> int | None:

@@ -9,7 +9,7 @@ from temporalio import activity
 
 from activities import outbox
 from activities.deps import Deps
-from activities.record import ROUTING_LOCK, event_once, hold_lock
+from activities.record import ROUTING_LOCK, event_once, hold_lock, set_case
 from models.cases import Assignment, Case, Notification
 from models.people import AccountTeamMember, Agent, Skill
 from workflows.agent_choice import Candidate, pick_agent
@@ -86,8 +86,7 @@ _HAS_SKILLS = select(exists().select_from(Skill))
 _TEAMS = select(AccountTeamMember.account_id, AccountTeamMember.agent_id).where(
     AccountTeamMember.account_id.in_(bindparam("accounts", expanding=True))
 )
-_CASES, _AGENTS = Case.__table__, Agent.__table__
-_SET_CASE = update(_CASES).where(_CASES.c.id == bindparam("case"))
+_AGENTS = Agent.__table__
 _SET_AGENT = update(_AGENTS).where(_AGENTS.c.id == bindparam("agent"))
 _ASSIGN = insert(Assignment.__table__)
 
@@ -154,7 +153,7 @@ class RoutingActivities:
         if case.waiting_since is None:
             changes["waiting_since"] = now
         if changes:
-            await db.execute(_SET_CASE, {"case": case_id, **changes})
+            await set_case(db, case_id, **changes)
         return case
 
     async def _note_still_waiting(self, db, key: str, case: Row, now) -> None:
@@ -213,9 +212,7 @@ class RoutingActivities:
             agent_id = uuid.UUID(chosen.agent_id)
             made = uuid.uuid4()
             await db.execute(_SET_AGENT, {"agent": agent_id, "last_assigned_at": now})
-            await db.execute(
-                _SET_CASE, {"case": case.id, "assigned_agent_id": agent_id, "waiting_since": None}
-            )
+            await set_case(db, case.id, assigned_agent_id=agent_id, waiting_since=None)
             await db.execute(
                 _ASSIGN, {"id": made, "case_id": case.id, "agent_id": agent_id, "dispatch_key": key}
             )

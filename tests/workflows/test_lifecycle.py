@@ -4,11 +4,14 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 
 from activities.notify import NotificationActivities
 from activities.relay import OutboxRelay
 from casework.devstack import start_smtp_sink
+from models.customers import AccountContact
+from models.service import Entitlement
 from tests import factories as f
 from tests.conftest import make_deps, running_worker
 from tests.workflows.helpers import act, events, open_for, row, settled, wait_row
@@ -169,16 +172,7 @@ async def test_intake_sets_sla_due_times_from_the_entitlement(sessions, world):
     response = await f.sla_definition(sessions, "Gold response", "response", 4 * 3600)
     resolution = await f.sla_definition(sessions, "Gold resolution", "resolution", 24 * 3600)
     ada = world["ada"]
-    async with sessions() as db:
-        from sqlalchemy import select
-
-        from models.customers import AccountContact
-
-        acct_id = (
-            await db.execute(
-                select(AccountContact.account_id).where(AccountContact.contact_id == ada.id)
-            )
-        ).scalar()
+    acct_id = await account_of(sessions, ada)
     await f.entitlement(
         sessions, "Gold", (response.id, resolution.id), account_id=acct_id, tier="gold"
     )
@@ -197,8 +191,6 @@ async def test_intake_sets_sla_due_times_from_the_entitlement(sessions, world):
 async def test_a_case_unit_entitlement_is_used_up_one_case_at_a_time(sessions, world):
     """Units of kind "cases": each intake takes one; once none are left, the finer
     entitlement no longer applies and the account's own one does."""
-    from models.service import Entitlement
-
     ada = world["ada"]
     broad = await f.entitlement(
         sessions, "Account standard", account_id=await account_of(sessions, ada)
@@ -217,10 +209,6 @@ async def test_a_case_unit_entitlement_is_used_up_one_case_at_a_time(sessions, w
 
 
 async def account_of(sessions, contact):
-    from sqlalchemy import select
-
-    from models.customers import AccountContact
-
     async with sessions() as db:
         query = select(AccountContact.account_id).where(AccountContact.contact_id == contact.id)
         return (await db.execute(query)).scalar()
