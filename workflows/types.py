@@ -6,6 +6,8 @@ defaults, so running workflows keep decoding old payloads.
 
 from dataclasses import dataclass, field
 
+from workflows.actions import FieldServiceRequest, ItsmEscalation  # noqa: F401 (re-exported)
+
 
 @dataclass
 class SlaSpec:
@@ -134,29 +136,6 @@ class SendInput:
 @dataclass
 class SendResult:
     status: str  # sent | failed | skipped
-
-
-@dataclass
-class FieldServiceRequest:
-    """What a work order needs; empty fields are pre-filled from the case (asset, site)."""
-
-    skills: list[str] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)
-    window_start: str | None = None
-    window_end: str | None = None
-    notes: str | None = None
-    location: str | None = None
-    territory: str | None = None
-    auto_resolve: bool = False  # resolve the case when the work order is completed as fixed
-    rule_id: str | None = None
-
-
-@dataclass
-class ItsmEscalation:
-    summary: str | None = None  # None: the case subject
-    urgency: int = 3
-    impact: int = 3
-    auto_resolve: bool = False  # resolve the case with the incident's resolution
 
 
 @dataclass
