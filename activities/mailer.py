@@ -39,6 +39,7 @@ TEMPLATE_KINDS: tuple[str, ...] = (
     "work_order_completed",
     "work_order_cancelled",
     "incident_update",
+    "step_failed",
 )
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

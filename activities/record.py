@@ -8,11 +8,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from temporalio import activity
 
-from activities import outbox
+from activities import outbox, wording
 from activities.deps import Deps
 from models.cases import Case, CaseEvent, Notification
-from workflows.lifecycle import ACTIVE
 from workflows.types import CaseProjection, RecordInput, RecordResult
+from workflows.vocabulary import ACTIVE
 
 ROUTING_LOCK = 7_300_001  # pg advisory lock id serialising every routing decision
 _XACT_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
@@ -102,7 +102,7 @@ class RecordActivities:
                 kind=arg.kind,
                 actor_role=arg.actor_role,
                 actor_id=arg.actor_id,
-                body=arg.body,
+                body=wording.event_body(arg.kind, arg.data, arg.body),
                 public=arg.public,
                 data=arg.data,
                 at=_ts(arg.at),
@@ -129,7 +129,7 @@ class RecordActivities:
                     template=n.template,
                     to=n.to,
                     portal_url=self.deps.portal_url,
-                    body=n.body,
+                    body=wording.notification_body(n.template, n.data, n.body),
                     reason=n.reason,
                 )
                 if nid:

@@ -13,8 +13,8 @@ from activities.record import ROUTING_LOCK, event_once, hold_lock, set_case
 from models.cases import Assignment, Case, Notification
 from models.people import AccountTeamMember, Agent, Skill
 from workflows.agent_choice import Candidate, pick_agent
-from workflows.lifecycle import ACTIVE
 from workflows.types import AssignmentMade, DispatchInput, DispatchResult
+from workflows.vocabulary import ACTIVE
 
 BATCH = 500
 # What a waiting case's routing and its agent's mail need: plain rows, no ORM objects.

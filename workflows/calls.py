@@ -19,7 +19,6 @@ from workflows.types import (
     IncidentUpdate,
     IncidentUpdateResult,
     IntakeInput,
-    IntakeResult,
     OpenedCase,
     OpenIncidentInput,
     PolicyChangeInput,
@@ -27,8 +26,6 @@ from workflows.types import (
     RecordResult,
     RecordWorkOrderInput,
     RecordWorkOrderResult,
-    SendInput,
-    SendResult,
     SlaLookup,
     SlaLookupResult,
     WorkOrderCreated,
@@ -44,15 +41,6 @@ DB_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=10),
     maximum_attempts=200,
-)
-# Mail goes over the network to servers we do not own: longer, patient retries.
-SEND_TIMEOUT = timedelta(seconds=20)  # also how soon a crashed worker's send is retried
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=50,
-    non_retryable_error_types=["PermanentMailError"],
 )
 # The ITSM webhook is someone else's server: patient backoff, bounded, never past a refusal.
 ITSM_TIMEOUT = timedelta(seconds=30)
@@ -88,20 +76,12 @@ async def open_case(arg: IntakeInput) -> OpenedCase:
     return await _db("open_case", arg, OpenedCase)
 
 
-async def intake_case(arg: IntakeInput) -> IntakeResult:
-    return await _db("intake_case", arg, IntakeResult)
-
-
 async def record_case_event(arg: RecordInput) -> RecordResult:
     return await _db("record_case_event", arg, RecordResult)
 
 
 async def dispatch_cases(arg: DispatchInput) -> DispatchResult:
     return await _db("dispatch_cases", arg, DispatchResult)
-
-
-async def send_notification(arg: SendInput) -> SendResult:
-    return await _remote("send_notification", arg, SendResult, SEND_TIMEOUT, SEND_RETRY)
 
 
 async def default_slas(arg: SlaLookup) -> SlaLookupResult:

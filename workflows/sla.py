@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from workflows.calendar import Schedule, add_business_seconds, business_seconds_between
-from workflows.types import SlaSpec
+from workflows.types import Notify, SlaSpec
 
 BREACH = 1.0
 
@@ -167,3 +167,70 @@ def view(clock: SlaClock, now: datetime) -> dict:
         "as_of": now.isoformat(),
         "schedule": clock.spec.schedule,
     }
+
+
+def swap(clocks: list[SlaClock], specs: list[SlaSpec], now: datetime) -> list[dict]:
+    """Replace each clock whose kind has another definition in `specs` by a clock of that
+    definition that has run as long (a priority change); returns what was swapped."""
+    by_kind = {spec.kind: spec for spec in specs}
+    swapped = []
+    for i, clock in enumerate(clocks):
+        spec = by_kind.get(clock.spec.kind)
+        if spec is not None and spec.definition_id != clock.spec.definition_id:
+            clocks[i] = carry_over(clock, spec, now)
+            swapped.append({"from": clock.spec.name, "to": spec.name})
+    return swapped
+
+
+def retime_all(
+    clocks: list[SlaClock], specs: list[SlaSpec], state: str, now: datetime
+) -> list[str]:
+    """Apply edited definitions to the clocks that use them; returns their names."""
+    by_id = {spec.definition_id: spec for spec in specs}
+    touched = []
+    for clock in clocks:
+        if (spec := by_id.get(clock.spec.definition_id)) is not None:
+            retime(clock, spec, now)
+            follow_state(clock, state, now)
+            touched.append(spec.name)
+    return touched
+
+
+# ----- the escalation policy: what a warning or a breach does ----------------------------
+
+
+@dataclass
+class Threshold:
+    event: str  # sla_warning | sla_breached
+    data: dict
+    notify: list[Notify]
+    priority: int  # the case's priority after it
+    queue: str | None = None  # requeue there (an unassigned case breaching), else None
+
+
+def on_threshold(
+    clock: SlaClock,
+    fraction: float,
+    *,
+    priority: int,
+    queue: str,
+    assigned: bool,
+    escalation_queue: str | None,
+) -> Threshold:
+    """Mark the threshold fired and say what follows: a warning tells the agent; a breach
+    tells the agent, the queue's supervisors and the account manager, raises the priority
+    one step and moves an unassigned case to the escalation queue."""
+    data = {"sla": clock.spec.name, "kind": clock.spec.kind, "fraction": fraction}
+    if fraction < BREACH:
+        clock.warned.append(fraction)
+        return Threshold("sla_warning", data, [Notify("sla_warning", "agent", data=data)], priority)
+    clock.breached = True
+    to = ("agent", "supervisor", "account_manager")
+    notify = [Notify("sla_breached", who, data=dict(data)) for who in to]
+    raised = max(1, priority - 1)
+    data["priority"] = {"from": priority, "to": raised}
+    requeue = None
+    if not assigned and escalation_queue and queue != escalation_queue:
+        data["queue"] = {"from": queue, "to": escalation_queue}
+        requeue = escalation_queue
+    return Threshold("sla_breached", data, notify, raised, requeue)

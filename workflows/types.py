@@ -83,9 +83,10 @@ class OpenedCase:
 @dataclass
 class Notify:
     template: str
-    to: str  # customer | agent
-    body: str | None = None
+    to: str  # customer | agent | supervisor | account_manager
+    body: str | None = None  # None: worded from `data` outside the workflow (activities/wording.py)
     reason: str | None = None
+    data: dict = field(default_factory=dict)
 
 
 @dataclass

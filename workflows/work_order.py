@@ -9,7 +9,6 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows import calls
-from workflows.background import InFlight
 from workflows.types import (
     CancelWorkOrder,
     RecordWorkOrderInput,
@@ -21,23 +20,24 @@ from workflows.types import (
     WorkOrderDispatchResult,
     WorkOrderInput,
 )
+from workflows.vocabulary import (
+    INVALID,
+    NOT_ALLOWED,
+    WORK_ORDER_DONE,
+    WORK_ORDER_OPEN,
+    Role,
+    WorkOrderState,
+)
 
 # Signal names (the case hears of changes; a work order hears of its booking and of the case).
 WORK_ORDER_SIGNAL = "work_order_changed"
 BOOKED_SIGNAL = "technician_booked"
 CANCEL_SIGNAL = "cancel_work_order"
 
-NEW, WAITING, DISPATCHED, ACCEPTED, IN_PROGRESS, COMPLETED, CANCELLED = (
-    "new",
-    "waiting",
-    "dispatched",
-    "accepted",
-    "in_progress",
-    "completed",
-    "cancelled",
-)
-DONE = (COMPLETED, CANCELLED)
-OPEN = (NEW, WAITING, DISPATCHED, ACCEPTED, IN_PROGRESS)
+W = WorkOrderState
+NEW, WAITING, DISPATCHED, ACCEPTED = W.NEW, W.WAITING, W.DISPATCHED, W.ACCEPTED
+IN_PROGRESS, COMPLETED, CANCELLED = W.IN_PROGRESS, W.COMPLETED, W.CANCELLED
+DONE, OPEN = WORK_ORDER_DONE, WORK_ORDER_OPEN
 
 # action -> (states it is allowed in, state it leads to)
 ALLOWED: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
@@ -49,8 +49,7 @@ ALLOWED: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
     }
 )
 ACTIONS = tuple(ALLOWED)
-ACTION_NOT_ALLOWED = "ActionNotAllowed"
-INVALID_ACTION = "InvalidAction"
+ACTION_NOT_ALLOWED, INVALID_ACTION = NOT_ALLOWED, INVALID
 
 
 def refusal(action: str, state: str) -> str | None:
@@ -85,7 +84,7 @@ async def dispatch(
 
 
 @dataclass
-class WorkOrderState:
+class WorkOrderData:
     state: str = NEW
     version: int = 0
     technician_id: str | None = None
@@ -97,10 +96,9 @@ class WorkOrderState:
 @workflow.defn(name="WorkOrderWorkflow")
 class WorkOrderWorkflow:
     def __init__(self) -> None:
-        self.s = WorkOrderState()
+        self.s = WorkOrderData()
         self.arg: WorkOrderInput | None = None
         self.lock = asyncio.Lock()
-        self.in_flight = InFlight()  # steps started, not awaited
 
     @workflow.run
     async def run(self, arg: WorkOrderInput) -> str:
@@ -122,9 +120,7 @@ class WorkOrderWorkflow:
                 async with self.lock:
                     if self.s.state not in DONE:
                         await self._cancelled_by_case(self.s.cancel.reason)
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.in_flight.idle
-        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return self.s.state
 
     # ----- dispatch ------------------------------------------------------------------------
@@ -149,11 +145,9 @@ class WorkOrderWorkflow:
                 version=self.s.version,
                 state=DISPATCHED,
                 at=workflow.now().isoformat(),
-                actor_role="system",
+                actor_role=Role.SYSTEM,
             )
         )
-        if booked.notification_id:
-            self.in_flight.send([booked.notification_id])
         await self._tell_case(DISPATCHED)
 
     @workflow.signal(name=CANCEL_SIGNAL)
@@ -164,7 +158,7 @@ class WorkOrderWorkflow:
     async def _cancelled_by_case(self, reason: str) -> None:
         # Compensation: the case is over, so the visit is off; the technician is told, and
         # the case (which already recorded it) is not signalled back.
-        await self._change(WorkOrderAction("cancel", "system", reason=reason), tell_case=False)
+        await self._change(WorkOrderAction("cancel", Role.SYSTEM, reason=reason), tell_case=False)
 
     # ----- technician actions --------------------------------------------------------------
 
@@ -183,7 +177,7 @@ class WorkOrderWorkflow:
         why = refusal(a.action, self.s.state)
         if why:
             raise ApplicationError(why, type=ACTION_NOT_ALLOWED, non_retryable=True)
-        if a.actor_role == "technician" and a.actor_id != self.s.technician_id:
+        if a.actor_role == Role.TECHNICIAN and a.actor_id != self.s.technician_id:
             raise ApplicationError("the work order is not assigned to you", type=ACTION_NOT_ALLOWED)
         if a.action == "complete" and a.fixed is None:
             raise ApplicationError("fixed (true or false) is required", type=INVALID_ACTION)
@@ -204,12 +198,11 @@ class WorkOrderWorkflow:
                 parts_used=list(a.parts_used),
                 fixed=a.fixed,
                 reason=a.reason,
-                tell_technician=s.state == CANCELLED and a.actor_role != "technician",
+                tell_technician=s.state == CANCELLED and a.actor_role != Role.TECHNICIAN,
             )
         )
         # The row knows of a booking whose signal may still be on its way.
         s.technician_id = s.technician_id or recorded.technician_id
-        self.in_flight.send(recorded.notification_ids)
         if tell_case:
             await self._tell_case(
                 s.state,
@@ -224,7 +217,7 @@ class WorkOrderWorkflow:
             await dispatch(WorkOrderDispatchInput(f"{arg.work_order_id}:{s.state}"))
 
     @workflow.query(name="state")
-    def state(self) -> WorkOrderState:
+    def state(self) -> WorkOrderData:
         return self.s
 
     # ----- the case and notifications ------------------------------------------------------

@@ -39,9 +39,15 @@ from api.updates import run_update
 from models.cases import Case, CaseEvent, Notification
 from models.customers import Account, AccountContact, Asset, Consumer, Contact, Product
 from models.people import Agent
-from workflows.case import CaseWorkflow
-from workflows.lifecycle import ACTIONS, TERMINAL
-from workflows.types import ActionInput, FieldServiceRequest, ItsmEscalation
+from workflows.actions import (
+    ACTIONS,
+    Action,
+    ActionInput,
+    EscalateItsmInput,
+    RequestFieldServiceInput,
+)
+from workflows.types import FieldServiceRequest, ItsmEscalation
+from workflows.vocabulary import TERMINAL
 
 router = APIRouter(tags=["cases"])
 CaseId = Annotated[uuid.UUID, Path(description="The case id (UUID)")]
@@ -323,25 +329,31 @@ async def running_case(db, who: Principal, case_id: uuid.UUID, action: str, chec
 
 
 async def linked_action(
-    db, client: Client, who: Principal, case_id: uuid.UUID, arg: ActionInput
+    db, client: Client, who: Principal, case_id: uuid.UUID, action: Action, arg: ActionInput
 ) -> Response:
-    workflow_id = await running_case(db, who, case_id, arg.action)
+    workflow_id = await running_case(db, who, case_id, action)
     arg.actor_role = who.role
     arg.actor_id = str(who.subject_id) if who.subject_id else None
-    return await apply_action(db, client, who, case_id, workflow_id, arg)
+    return await apply_action(db, client, who, case_id, workflow_id, action, arg)
 
 
 async def apply_action(
-    db, client: Client, who: Principal, case_id: uuid.UUID, workflow_id: str, arg: ActionInput
+    db,
+    client: Client,
+    who: Principal,
+    case_id: uuid.UUID,
+    workflow_id: str,
+    action: Action,
+    arg: ActionInput,
 ) -> Response:
     """Run the action as the case's update; answer with the case as it is now."""
     await run_update(
         client.get_workflow_handle(workflow_id),
-        CaseWorkflow.act,
+        str(action),
         arg,
-        action=arg.action,
+        action=str(action),
         what="case",
-        applied=recorded(db, case_id, arg.action),
+        applied=recorded(db, case_id, str(action)),
     )
     return case_views.answer(await read_view(db, who, case_id))
 
@@ -371,8 +383,8 @@ async def request_field_service(
         territory=body.territory,
         auto_resolve=body.auto_resolve,
     )
-    arg = ActionInput("request-field-service", actor_role=who.role, field_service=request)
-    return await linked_action(db, client, who, case_id, arg)
+    arg = RequestFieldServiceInput(actor_role=who.role, request=request)
+    return await linked_action(db, client, who, case_id, Action.REQUEST_FIELD_SERVICE, arg)
 
 
 @router.post(
@@ -390,8 +402,8 @@ async def escalate_itsm(
 ):
     body = body or ItsmBody()
     escalation = ItsmEscalation(body.summary, body.urgency, body.impact, body.auto_resolve)
-    arg = ActionInput("escalate-itsm", actor_role=who.role, itsm=escalation)
-    return await linked_action(db, client, who, case_id, arg)
+    arg = EscalateItsmInput(actor_role=who.role, escalation=escalation)
+    return await linked_action(db, client, who, case_id, Action.ESCALATE_ITSM, arg)
 
 
 @router.post(
@@ -420,13 +432,17 @@ async def act(
             raise bad("agent_id", "no such agent")
 
     workflow_id = await running_case(db, who, case_id, action, check)
-    arg = ActionInput(
-        action=action,
+    rule = ACTIONS[action]
+    given = {
+        "body": body.body,
+        "agent_id": str(body.agent_id) if body.agent_id else None,
+        "priority": body.priority,
+        "resolution": body.resolution or body.body,
+        "reason": body.reason,
+    }
+    arg = rule.input(
         actor_role=who.role,
         actor_id=str(who.subject_id) if who.subject_id else None,
-        body=body.body or body.resolution,
-        agent_id=str(body.agent_id) if body.agent_id else None,
-        priority=body.priority,
-        reason=body.reason,
+        **{name: given[name] for name in rule.fields},
     )
-    return await apply_action(db, client, who, case_id, workflow_id, arg)
+    return await apply_action(db, client, who, case_id, workflow_id, Action(action), arg)

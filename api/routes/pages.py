@@ -34,7 +34,7 @@ from api.schemas.cases import ActionBody, CaseCreate
 from models.cases import OPEN_STATES, Case, CaseEvent, Notification
 from models.customers import Account, Consumer, Contact
 from models.people import Agent, Queue
-from workflows.lifecycle import ALLOWED
+from workflows.actions import ACTIONS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "pages"
 FLASH = "casework_flash"
@@ -529,7 +529,9 @@ async def console_case(request: Request, case_id: uuid.UUID, db: SessionDep, who
         ],
         "notifications": list(notes.scalars()),
         "agents": agents,
-        "actions": [a for a in CONSOLE_ACTIONS if may(who, a) and case.state in ALLOWED[a]],
+        "actions": [
+            a for a in CONSOLE_ACTIONS if may(who, a) and case.state in ACTIONS[a].allowed_in
+        ],
     }
     return render(request, "console_case.html", context)
 
@@ -742,8 +744,8 @@ async def portal_case(request: Request, case_id: uuid.UUID, db: SessionDep, who:
             }
             for e in events
         ],
-        "can_reply": case.state in ALLOWED["customer-reply"],
-        "can_decide": case.state in ALLOWED["accept"],
+        "can_reply": case.state in ACTIONS["customer-reply"].allowed_in,
+        "can_decide": case.state in ACTIONS["accept"].allowed_in,
     }
     return render(request, "portal_case.html", context)
 

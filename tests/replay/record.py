@@ -16,22 +16,34 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from api.case_service import open_case
 from models import metadata
 from models.cases import Case
 from models.customers import Contact
-from models.people import Agent
+from models.people import Agent, Queue
+from models.service import Schedule as ScheduleRow
+from models.service import SlaDefinition
 from tests import factories as f
-from tests.conftest import make_deps, running_worker, terminate_cases
+from tests.conftest import make_deps, running_worker
 from tests.workflows.field_helpers import technician, wait_work_order, wo_act
 from tests.workflows.helpers import act, open_for, wait_row
-from workflows.case import ACTION_NOT_ALLOWED, INVALID_ACTION, CaseWorkflow
+from workflows.case import CaseWorkflow
+from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
-from workflows.types import DispatchInput, FieldServiceRequest, IncidentUpdate, ItsmEscalation
+from workflows.types import (
+    DispatchInput,
+    FieldServiceRequest,
+    IncidentUpdate,
+    ItsmEscalation,
+    PolicyChangeInput,
+)
+from workflows.vocabulary import INVALID as INVALID_ACTION
+from workflows.vocabulary import NOT_ALLOWED as ACTION_NOT_ALLOWED
 
 HISTORIES = Path(__file__).parent / "histories"
 TEST_SERVER = Path(sys.prefix) / "bin" / "temporal-test-server"
@@ -46,6 +58,7 @@ class World:
     tq: str
     customer: Contact
     agent: Agent
+    account_id: uuid.UUID
 
     @property
     def client(self) -> Client:
@@ -75,8 +88,11 @@ class World:
         return wf_id
 
 
-# Each path returns {history name: workflow id} for workflows it brought to completion.
-Scenario = Callable[[World], Awaitable[dict[str, str]]]
+# Each path returns {history name: workflow id, or (workflow id, run id) for a run that
+# continued as new} for the workflows it brought to completion.
+Scenario = Callable[[World], Awaitable[dict[str, str | tuple[str, str]]]]
+OFFICE = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+DAILY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
 async def accept(w: World) -> dict[str, str]:
@@ -187,21 +203,24 @@ async def work_order_fixed(w: World) -> dict[str, str]:
     await technician(w.sessions, "Tess", skills=["fiber"], parts=["ONT-2"], territory=None)
     case = await w.open_case()
     request = FieldServiceRequest(skills=["fiber"], parts=["ONT-2"], auto_resolve=True)
-    await act(w.client, case, "request-field-service", field_service=request)
+    await act(w.client, case, "request-field-service", request=request)
     wo = await wait_work_order(w.sessions, case.id, lambda x: x.state == "dispatched")
     await wo_act(w.client, wo, "accept")
     await wo_act(w.client, wo, "start")
     await wo_act(w.client, wo, "complete", fixed=True, notes="Spliced.", parts_used=["ONT-2"])
     await wait_row(w.sessions, case.id, lambda c: c.state == "resolved")
     await act(w.client, case, "accept", role="contact")
-    return {"work_order_fixed": await w.finished(case, "closed")}
+    return {
+        "work_order_fixed": await w.finished(case, "closed"),
+        "work_order_visit": await w.finished(wo.workflow_id, "completed"),
+    }
 
 
 async def cancel_with_work_order(w: World) -> dict[str, str]:
     """The patched branch: cancelling the case cancels its open (waiting) work order."""
     case = await w.open_case()
     request = FieldServiceRequest(skills=["welding"])  # no technician has it: it waits
-    await act(w.client, case, "request-field-service", field_service=request)
+    await act(w.client, case, "request-field-service", request=request)
     wo = await wait_work_order(w.sessions, case.id, lambda x: x.state == "waiting")
     handle = w.client.get_workflow_handle(case.workflow_id)
     for _ in range(300):  # the case has heard that its work order waits
@@ -216,7 +235,9 @@ async def cancel_with_work_order(w: World) -> dict[str, str]:
 async def itsm_incident(w: World) -> dict[str, str]:
     """A built-in incident is opened, moves on, and its resolution resolves the case."""
     case = await w.open_case()
-    await act(w.client, case, "escalate-itsm", itsm=ItsmEscalation(urgency=1, auto_resolve=True))
+    await act(
+        w.client, case, "escalate-itsm", escalation=ItsmEscalation(urgency=1, auto_resolve=True)
+    )
     handle = w.client.get_workflow_handle(case.workflow_id)
     (incident,) = (await handle.query(CaseWorkflow.state)).incidents
     for status, kw in (
@@ -233,6 +254,125 @@ async def itsm_incident(w: World) -> dict[str, str]:
     return {"itsm_incident": await w.finished(case, "closed")}
 
 
+# ----- SLA paths: warnings, pause and resume, breach with escalation, re-times -----------
+
+H = 3600
+
+
+async def _slas(w: World, *specs: tuple[str, str, int, list[float]], schedule_id=None) -> None:
+    """An entitlement of the customer's account granting these SLAs (name, kind, s, warn_at)."""
+    ids = []
+    for name, kind, seconds, warn_at in specs:
+        d = await f.sla_definition(
+            w.sessions, name, kind, seconds, warn_at=warn_at, schedule_id=schedule_id
+        )
+        ids.append(d.id)
+    await f.entitlement(w.sessions, "Gold", ids, account_id=w.account_id)
+
+
+async def sla_pause_warn_breach(w: World) -> dict[str, str]:
+    """Warnings at 50 % and 75 %, a pause on awaiting_info that adds nothing, the breach (it
+    escalates the priority of an assigned case), then a reply, a resolution and acceptance."""
+    await _slas(w, ("Respond", "response", 4 * H, [0.5, 0.75]), ("Fix", "resolution", 8 * H, []))
+    case = await w.open_case()
+    await w.env.sleep(timedelta(hours=1))
+    await act(w.client, case, "await-info", body="Which firmware?")
+    await w.env.sleep(timedelta(hours=10))  # paused: no threshold fires
+    await act(w.client, case, "customer-reply", role="contact", body="2.0.1")
+    await w.env.sleep(timedelta(hours=3, minutes=30))  # 50 %, 75 % and the breach
+    await wait_row(w.sessions, case.id, lambda c: c.breached)
+    await act(w.client, case, "respond", body="Sorry for the wait: update to 2.1.")
+    await act(w.client, case, "resolve", body="2.1 fixes it.")
+    await act(w.client, case, "accept", role="contact")
+    return {"sla_pause_warn_breach": await w.finished(case, "closed")}
+
+
+async def breach_requeue(w: World) -> dict[str, str]:
+    """Nobody is available: the case waits; its response SLA breaches and it moves to the
+    escalation queue (a dispatch from the workflow); then it is cancelled."""
+    await _slas(w, ("Respond", "response", 1 * H, []))
+    await f.add(w.sessions, Queue(name="support", escalation_queue="tier2"))
+    async with w.sessions() as db, db.begin():
+        await db.execute(update(Agent).where(Agent.id == w.agent.id).values(status="away"))
+    case = await w.open_case(assigned=False)
+    await wait_row(w.sessions, case.id, lambda c: c.waiting_since is not None)
+    await w.env.sleep(timedelta(hours=1, minutes=1))
+    await wait_row(w.sessions, case.id, lambda c: c.queue == "tier2")
+    await act(w.client, case, "cancel", reason="Handled by phone.")
+    return {"breach_requeue": await w.finished(case, "cancelled")}
+
+
+async def priority_swap(w: World) -> dict[str, str]:
+    """No entitlement: the priority's default SLAs apply; raising the priority swaps them,
+    carrying over the time already run, and the new target breaches sooner."""
+    await f.sla_definition(w.sessions, "P3 response", "response", 8 * H, default_for_priority=3)
+    await f.sla_definition(w.sessions, "P1 response", "response", 2 * H, default_for_priority=1)
+    case = await w.open_case()
+    await w.env.sleep(timedelta(hours=1))
+    await act(w.client, case, "change-priority", role="supervisor", priority=1)
+    await w.env.sleep(timedelta(hours=1, minutes=30))
+    await wait_row(w.sessions, case.id, lambda c: c.breached)
+    await act(w.client, case, "respond", body="On it.")
+    await act(w.client, case, "resolve", body="Done.")
+    await act(w.client, case, "accept", role="contact")
+    return {"priority_swap": await w.finished(case, "closed")}
+
+
+async def policy_retime(w: World) -> dict[str, str]:
+    """An edited SLA definition and its schedule re-time a running case (a signal from a
+    PolicyChangeWorkflow, also recorded)."""
+    office = await f.add(
+        w.sessions,
+        ScheduleRow(id=uuid.uuid4(), name="office", timezone="UTC", hours=OFFICE, holidays=[]),
+    )
+    await _slas(w, ("Fix", "resolution", 10 * H, []), schedule_id=office.id)
+    case = await w.open_case()
+    async with w.sessions() as db:
+        (definition_id,) = (await db.execute(select(SlaDefinition.id))).scalars().all()
+    async with w.sessions() as db, db.begin():
+        await db.execute(
+            update(SlaDefinition)
+            .where(SlaDefinition.id == definition_id)
+            .values(duration_seconds=20 * H)
+        )
+        await db.execute(update(ScheduleRow).where(ScheduleRow.id == office.id).values(hours=DAILY))
+    change = str(uuid.uuid4())
+    await w.client.execute_workflow(
+        PolicyChangeWorkflow.run,
+        PolicyChangeInput(change, [str(definition_id)]),
+        id=f"policy-{change}",
+        task_queue=w.tq,
+    )
+    await wait_row(w.sessions, case.id, lambda c: c.version >= 3)
+    await act(w.client, case, "resolve", body="Done.")
+    await act(w.client, case, "accept", role="contact")
+    return {
+        "policy_retime": await w.finished(case, "closed"),
+        "policy_change": f"policy-{change}",
+    }
+
+
+async def continue_as_new(w: World) -> dict[str, str | tuple[str, str]]:
+    """A busy case crosses continue-as-new (the first run's history is kept too)."""
+    case = await open_case(
+        sessions=w.sessions,
+        client=w.client,
+        task_queue=w.tq,
+        fields={"subject": "Busy", "channel": "email", "contact_id": w.customer.id},
+        history_limit=40,
+    )
+    await wait_row(w.sessions, case.id, lambda c: c.assigned_agent_id)
+    first_run = (await w.client.get_workflow_handle(case.workflow_id).describe()).run_id
+    for i in range(12):
+        await act(w.client, case, "note", body=f"Looked at it ({i}).")
+    await act(w.client, case, "resolve", body="Done.")
+    await act(w.client, case, "accept", role="contact")
+    return {
+        "continue_as_new": await w.finished(case, "closed"),
+        "continue_as_new_first_run": (case.workflow_id, first_run),
+    }
+
+
 # name of the path -> (how it runs, capacity of its one agent)
 PATHS: dict[str, tuple[Scenario, int]] = {
     "accept": (accept, 5),
@@ -246,6 +386,11 @@ PATHS: dict[str, tuple[Scenario, int]] = {
     "work_order_fixed": (work_order_fixed, 5),
     "itsm_incident": (itsm_incident, 5),
     "cancel_with_work_order": (cancel_with_work_order, 5),
+    "sla_pause_warn_breach": (sla_pause_warn_breach, 5),
+    "breach_requeue": (breach_requeue, 5),
+    "priority_swap": (priority_swap, 5),
+    "policy_retime": (policy_retime, 5),
+    "continue_as_new": (continue_as_new, 5),
 }
 
 
@@ -256,45 +401,55 @@ async def _empty(sessions) -> None:
 
 
 async def record_all(
-    sessions: async_sessionmaker[AsyncSession],
-    env: WorkflowEnvironment,
-    out_dir: Path,
-    only: list[str] | None = None,
+    sessions: async_sessionmaker[AsyncSession], out_dir: Path, only: list[str] | None = None
 ) -> list[Path]:
-    """Drive each path (or just `only`) to completion and write its histories to out_dir."""
+    """Drive each path (or just `only`) to completion and write its histories to out_dir.
+
+    Each path runs on a time-skipping server of its own: a path that lets hours pass must
+    not leave the next one's clock ahead of the case rows' creation times, and nothing a
+    path leaves behind can hold the next one's clock.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in only or list(PATHS):
         run, capacity = PATHS[name]
-        # A workflow left running would hold the time-skipping clock (see terminate_cases).
-        await terminate_cases(env.client, sessions)
         await _empty(sessions)
         acct = await f.account(sessions)
         ada = await f.contact(sessions, acct.id, email="ada@acme.example")
         agent = await f.agent(sessions, "Solo", capacity=capacity)
-        async with running_worker(env.client, make_deps(sessions)) as tq:
-            ids = await run(World(sessions, env, tq, ada, agent))
-            for history_name, wf_id in ids.items():
-                handle = env.client.get_workflow_handle(wf_id)
-                status = (await handle.describe()).status
-                if status != WorkflowExecutionStatus.COMPLETED:
-                    raise AssertionError(f"{history_name}: {wf_id} is {status}, not completed")
-                history = await handle.fetch_history()
-                path = out_dir / f"{history_name}.json"
-                path.write_text(history.to_json() + "\n")
-                written.append(path)
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=str(TEST_SERVER)
+        )
+        try:
+            async with running_worker(env.client, make_deps(sessions)) as tq:
+                ids = await run(World(sessions, env, tq, ada, agent, acct.id))
+                written += [await _write(env, out_dir, name, wf) for name, wf in ids.items()]
+        finally:
+            await env.shutdown()
     return written
+
+
+async def _write(
+    env: WorkflowEnvironment, out_dir: Path, history_name: str, wf: str | tuple[str, str]
+) -> Path:
+    wf_id, run_id = wf if isinstance(wf, tuple) else (wf, None)
+    handle = env.client.get_workflow_handle(wf_id, run_id=run_id)
+    status = (await handle.describe()).status
+    ended = (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CONTINUED_AS_NEW)
+    if status not in ended:
+        raise AssertionError(f"{history_name}: {wf_id} is {status}, not completed")
+    path = out_dir / f"{history_name}.json"
+    path.write_text((await handle.fetch_history()).to_json() + "\n")
+    return path
 
 
 async def _record(database_url: str, out_dir: Path, only: list[str] | None) -> list[Path]:
     from models.db import make_engine, make_session_factory
 
     engine = make_engine(database_url, pool_size=5)
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
     try:
-        return await record_all(make_session_factory(engine), env, out_dir, only)
+        return await record_all(make_session_factory(engine), out_dir, only)
     finally:
-        await env.shutdown()
         await engine.dispose()
 
 

@@ -7,13 +7,46 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workflows import routing
 from workflows.case import CaseInput, CaseWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
+from workflows.types import DispatchInput
+from workflows.work_order import WorkOrderDispatchWorkflow, WorkOrderWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
+WORKFLOWS = [
+    CaseWorkflow,
+    DispatchWorkflow,
+    PolicyChangeWorkflow,
+    WorkOrderWorkflow,
+    WorkOrderDispatchWorkflow,
+]
+# Every path the issue names has a history: a new path needs one too (tests/replay/README.md).
+PATHS = {
+    "accept",
+    "reject_reopen",
+    "lapse",
+    "cancel",
+    "await_info",
+    "waiting_then_assigned",
+    "waiting_then_assigned_freer",
+    "refused_action",
+    "dispatch",
+    "work_order_fixed",
+    "work_order_visit",
+    "itsm_incident",
+    "cancel_with_work_order",
+    "sla_pause_warn_breach",
+    "breach_requeue",
+    "priority_swap",
+    "policy_retime",
+    "policy_change",
+    "continue_as_new",
+    "continue_as_new_first_run",
+}
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -21,32 +54,39 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(path.stem, path.read_text())
 
 
-def test_the_corpus_is_committed():
-    assert len(FILES) >= 5, f"expected recorded histories in {HISTORIES}; see README.md"
+def replayer(*workflows) -> Replayer:
+    return Replayer(workflows=list(workflows or WORKFLOWS), workflow_runner=workflow_runner())
+
+
+def test_the_corpus_covers_every_path():
+    assert {p.stem for p in FILES} == PATHS
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 async def test_history_replays_on_current_code(path):
     # Raises (NondeterminismError among others) if the code no longer makes the same commands.
-    await Replayer(
-        workflows=[CaseWorkflow, DispatchWorkflow, PolicyChangeWorkflow],
-        workflow_runner=workflow_runner(),
-    ).replay_workflow(load(path))
+    await replayer().replay_workflow(load(path))
 
 
 @workflow.defn(name="CaseWorkflow")
-class ChangedCaseWorkflow:
-    """CaseWorkflow as an unpatched change would leave it: a new first step."""
+class ReorderedCaseWorkflow(CaseWorkflow):
+    """CaseWorkflow as an unpatched reordering would leave it: a breach that moves the case
+    to the escalation queue dispatches before it records, instead of after."""
 
     @workflow.run
     async def run(self, arg: CaseInput) -> str:
-        await workflow.sleep(1)
-        return "closed"
+        return await super().run(arg)
+
+    async def record(self, kind: str, **kw) -> None:
+        if kind == "sla_breached" and kw["data"].get("queue"):
+            await routing.dispatch(DispatchInput(f"{self.case_id}:reordered"))
+        await super().record(kind, **kw)
 
 
-async def test_an_unpatched_change_fails_replay():
-    result = await Replayer(workflows=[ChangedCaseWorkflow]).replay_workflow(
-        load(HISTORIES / "accept.json"), raise_on_replay_failure=False
+async def test_an_unpatched_reordering_fails_replay():
+    history = load(HISTORIES / "breach_requeue.json")
+    await replayer().replay_workflow(history)  # the real code replays it
+    result = await replayer(ReorderedCaseWorkflow).replay_workflow(
+        history, raise_on_replay_failure=False
     )
-    assert result.replay_failure is not None
     assert isinstance(result.replay_failure, workflow.NondeterminismError)

@@ -9,8 +9,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.case_service import open_case
 from models.cases import Case, CaseEvent, Notification
-from workflows.case import CaseWorkflow
-from workflows.types import ActionInput
+from workflows.actions import ACTIONS, Action, ActionResult
 
 
 async def open_for(sessions, client, tq, who, **fields) -> Case:
@@ -20,14 +19,21 @@ async def open_for(sessions, client, tq, who, **fields) -> Case:
 
 
 async def act(client, case: Case, action: str, role: str = "agent", **kw):
+    """Take `action` as its own update, with the input the action table names for it."""
+    action = Action(action)
+    if action == Action.RESOLVE and "body" in kw:
+        kw["resolution"] = kw.pop("body")
+    arg = ACTIONS[action].input(actor_role=role, **kw)
     handle = client.get_workflow_handle(case.workflow_id)
-    return await update(handle, CaseWorkflow.act, ActionInput(action=action, actor_role=role, **kw))
+    return await update(handle, str(action), arg, result_type=ActionResult)
 
 
-async def update(handle, method, arg):
+async def update(handle, method, arg, result_type=None):
     """execute_update, for an update that may end its workflow (cancel, accept, complete)."""
     try:
-        return await handle.execute_update(method, arg, id=str(uuid.uuid4()))
+        return await handle.execute_update(
+            method, arg, id=str(uuid.uuid4()), result_type=result_type
+        )
     except RPCError as err:
         # An update that ends the workflow (cancel, accept) can be forgotten with it before
         # its result is read (the time-skipping server does): it applied if the workflow

@@ -13,8 +13,10 @@ from tests.conftest import make_deps, running_worker
 from tests.itsm_receiver import Receiver
 from tests.workflows.field_helpers import incidents, timeline, wait_event
 from tests.workflows.helpers import act, notifications, open_for, wait_row
-from workflows.case import ACTION_NOT_ALLOWED, INVALID_ACTION, CaseWorkflow
+from workflows.case import CaseWorkflow
 from workflows.types import IncidentUpdate, ItsmEscalation
+from workflows.vocabulary import INVALID as INVALID_ACTION
+from workflows.vocabulary import NOT_ALLOWED as ACTION_NOT_ALLOWED
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ async def open_case(sessions, world):
 
 
 async def escalate(client, case, **esc):
-    return await act(client, case, "escalate-itsm", itsm=ItsmEscalation(**esc))
+    return await act(client, case, "escalate-itsm", escalation=ItsmEscalation(**esc))
 
 
 async def move(client, case, incident_id, status, **kw):

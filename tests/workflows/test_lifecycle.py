@@ -7,17 +7,15 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.notify import NotificationActivities
-from activities.relay import OutboxRelay
+from activities.relay import OutboxRelay, deliver
 from casework.devstack import start_smtp_sink
 from models.customers import AccountContact
 from models.service import Entitlement
 from tests import factories as f
 from tests.conftest import make_deps, running_worker
 from tests.workflows.helpers import act, events, open_for, row, settled, wait_row
-from workflows.case import ACTION_NOT_ALLOWED
-from workflows.lifecycle import ALLOWED
-from workflows.types import SendInput
+from workflows.actions import ACTIONS
+from workflows.vocabulary import NOT_ALLOWED as ACTION_NOT_ALLOWED
 
 BODIES = {
     "assign": {},
@@ -67,7 +65,8 @@ def kwargs(action, world, case_row):
 @pytest.mark.parametrize("state", list(PATHS))
 async def test_every_action_is_allowed_or_refused_by_state(sessions, world, state):
     refused_case = await case_in(sessions, world, state)
-    for action, allowed_in in ALLOWED.items():
+    for action, rule in ACTIONS.items():
+        allowed_in = rule.allowed_in
         if state in allowed_in:
             case = await case_in(sessions, world, state)
             kw = kwargs(action, world, await row(sessions, case.id))
@@ -157,8 +156,8 @@ async def test_acknowledgement_is_sent_once_over_smtp(sessions, ts_env):
             (ack,) = await settled(sessions, case.id, 1)
         assert ack.status == "sent" and ack.template == "acknowledgement"
         # Delivering the same outbox row again (a retried activity) sends nothing more.
-        again = await NotificationActivities(deps).send_notification(SendInput(str(ack.id)))
-        assert again.status == "skipped"
+        again = await deliver(deps, str(ack.id), accepted=False, on_accepted=lambda: None)
+        assert again == "skipped"
         (mail,) = sink.wait_for(1)
         assert mail.rcpt_tos == ["ada@acme.example"]
         assert case.number in mail.message["Subject"]

@@ -66,7 +66,7 @@ async def open_case(sessions, world, **fields) -> Case:
 
 async def request(world, case, **req):
     return await act(
-        world["client"], case, "request-field-service", field_service=FieldServiceRequest(**req)
+        world["client"], case, "request-field-service", request=FieldServiceRequest(**req)
     )
 
 
