@@ -58,7 +58,9 @@ def projection_values(p: CaseProjection) -> dict:
     return values
 
 
-async def record_event(db: AsyncSession, arg: RecordInput, *, portal_url: str) -> RecordResult:
+async def record_event(
+    db: AsyncSession, arg: RecordInput, *, portal_url: str, escalation_email: str
+) -> RecordResult:
     """Write the event, the projection it carries and its outbox rows; a retry after the
     commit finds the event and answers with the same outbox rows."""
     case_id = uuid.UUID(arg.case_id)
@@ -91,19 +93,18 @@ async def record_event(db: AsyncSession, arg: RecordInput, *, portal_url: str) -
         case = (await db.execute(_CASE, {"case": case_id})).first()
     ids = []
     for n in arg.notify:
-        nid = await outbox.enqueue(
+        ids += await outbox.enqueue_all(
             db,
             case=case,
             key=f"{prefix}{n.template}:{n.to}",
             template=n.template,
             to=n.to,
             portal_url=portal_url,
+            escalation_email=escalation_email,
             body=n.body,
             reason=n.reason,
         )
-        if nid:
-            ids.append(str(nid))
-    return RecordResult(ids)
+    return RecordResult([str(i) for i in ids])
 
 
 class RecordActivities:
@@ -113,4 +114,9 @@ class RecordActivities:
     @activity.defn(name="record_case_event")
     async def record_case_event(self, arg: RecordInput) -> RecordResult:
         async with transaction(self.deps.sessions) as db:
-            return await record_event(db, arg, portal_url=self.deps.portal_url)
+            return await record_event(
+                db,
+                arg,
+                portal_url=self.deps.portal_url,
+                escalation_email=self.deps.escalation_email,
+            )
