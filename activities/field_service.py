@@ -283,16 +283,8 @@ async def _book_waiting(
         wo.technician_id, wo.dispatch_key = tech.id, key
         wo.dispatched_at, wo.waiting_since, wo.waiting_reason = now, None, None
         await db.flush()
-        case = await db.get(Case, wo.case_id)
-        nid = await outbox.enqueue(
-            db,
-            case=case,
-            key=f"{case.id}:wo:{wo.id}:dispatched",
-            template="work_order_dispatched",
-            to="technician",
-            recipient=(tech.email, tech.name),
-            portal_url=portal_url,
-            body=briefing(wo, case),
+        nid = await tell_technician(
+            db, wo, tech, "work_order_dispatched", f"{wo.case_id}:wo:{wo.id}:dispatched", portal_url
         )
         result.booked.append(
             TechnicianBooked(str(wo.id), wo.workflow_id, str(tech.id), tech.name, _id(nid))
@@ -330,21 +322,45 @@ async def record_step(
     ids = []
     if step.state == WorkOrderState.CANCELLED and step.tell_technician and wo.technician_id:
         tech = await db.get(Technician, wo.technician_id)
-        case = await db.get(Case, wo.case_id)
-        nid = await outbox.enqueue(
+        nid = await tell_technician(
             db,
-            case=case,
-            key=f"{prefix}technician",
-            template="work_order_cancelled",
-            to="technician",
-            recipient=(tech.email, tech.name),
-            portal_url=portal_url,
-            body=f"Work order {wo.number} is cancelled: do not go.\n\n{briefing(wo, case)}",
+            wo,
+            tech,
+            "work_order_cancelled",
+            f"{prefix}technician",
+            portal_url,
             reason=step.reason,
+            preface=f"Work order {wo.number} is cancelled: do not go.\n\n",
         )
         if nid:
             ids.append(str(nid))
     return RecordWorkOrderResult(_id(wo.technician_id), ids)
+
+
+async def tell_technician(
+    db: AsyncSession,
+    wo: WorkOrder,
+    tech: Technician,
+    template: str,
+    key: str,
+    portal_url: str,
+    reason: str | None = None,
+    preface: str = "",
+) -> uuid.UUID | None:
+    """Queue the technician's notice of the work order: `preface`, then its briefing."""
+    case = await db.get(Case, wo.case_id)
+    body = preface + briefing(wo, case)
+    return await outbox.enqueue(
+        db,
+        case=case,
+        key=key,
+        template=template,
+        to="technician",
+        recipient=(tech.email, tech.name),
+        portal_url=portal_url,
+        body=body,
+        reason=reason,
+    )
 
 
 class FieldServiceActivities:
