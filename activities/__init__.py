@@ -2,19 +2,16 @@
 
 from activities.deps import Deps
 from activities.field_service import FieldServiceActivities
-from activities.intake import IntakeActivities, SlaActivities
+from activities.intake import SlaActivities
 from activities.itsm import ItsmActivities
-from activities.notify import NotificationActivities
 from activities.opening import OpeningActivities
 from activities.record import RecordActivities
 from activities.routing import RoutingActivities
 
 
 def all_activities(deps: Deps) -> list:
-    intake = IntakeActivities(deps)
     record = RecordActivities(deps)
     routing = RoutingActivities(deps)
-    notify = NotificationActivities(deps)
     slas = SlaActivities(deps)
     field = FieldServiceActivities(deps)
     itsm = ItsmActivities(deps)
@@ -23,10 +20,8 @@ def all_activities(deps: Deps) -> list:
         slas.default_slas,
         slas.find_cases_using,
         opening.open_case,
-        intake.intake_case,
         record.record_case_event,
         routing.dispatch_cases,
-        notify.send_notification,
         field.create_work_order,
         field.dispatch_work_orders,
         field.record_work_order,

@@ -1,10 +1,19 @@
 """What activities need from the outside world, handed in by the worker at start."""
 
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.mailer import Mailer, Renderer
+
+ESCALATION_MAILBOX = "support-escalations"
+
+
+def default_escalation_email(sender: str) -> str:
+    """support-escalations@ the domain we send from: a mailbox the operator already owns."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"{ESCALATION_MAILBOX}@{domain}"
 
 
 @dataclass
@@ -20,3 +29,10 @@ class Deps:
     itsm_webhook_url: str | None = None
     webhook_secret: str | None = None  # signs outbound webhook bodies (HMAC-SHA256)
     webhook_timeout_seconds: float = 10
+    # Who hears of a breach when no one supervises: None is support-escalations@ our domain.
+    escalation_email: str | None = None
+
+    def __post_init__(self) -> None:
+        self.escalation_email = self.escalation_email or default_escalation_email(
+            self.mailer.sender
+        )

@@ -11,9 +11,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import outbox
+from activities.db import event_once, set_case, transaction
 from activities.deps import Deps
 from activities.field_service import matching_rule, rule_request
-from activities.record import event_once, set_case
 from models.cases import Case, CaseEvent
 from models.customers import Account, AccountContact, Asset, Consumer, Contact
 from models.people import Queue
@@ -21,16 +21,15 @@ from models.service import Entitlement, Schedule, SlaDefinition
 from workflows import sla
 from workflows.types import (
     AffectedCases,
-    IntakeInput,
     IntakeResult,
     PolicyChangeInput,
     SlaLookup,
     SlaLookupResult,
     SlaSpec,
 )
+from workflows.vocabulary import LIVE, CaseState
 
 INTAKE_KEY = "intake"
-LIVE = ("new", "open", "awaiting_info", "resolved")  # a resolved case's clock may resume
 # Finest grain first: an asset's entitlement beats its product's, which beats the contact's...
 GRAIN_ORDER = ("asset_id", "product_id", "contact_id", "consumer_id", "account_id")
 PREMIUM_TIERS = ("premium", "gold", "platinum")
@@ -205,86 +204,102 @@ def decode(data: dict) -> IntakeResult:
     return result
 
 
-class IntakeActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
+async def intake(
+    db: AsyncSession,
+    *,
+    case_id: str,
+    default_queue: str,
+    reopen_window_seconds: int,
+    portal_url: str,
+) -> IntakeResult:
+    """Resolve, entitle, time and acknowledge the case, in the caller's transaction.
 
-    @activity.defn(name="intake_case")
-    async def intake_case(self, arg: IntakeInput) -> IntakeResult:
-        """Histories from before one-step intake (activities/opening.py) run this alone."""
-        async with self.deps.sessions() as db, db.begin():
-            return await self.intake(db, arg)
+    Idempotent: a retry after the commit finds the "opened" event and answers as it did.
+    """
+    row = (await db.execute(_TAKE_CASE, {"case": uuid.UUID(case_id)})).first()
+    if row is None:
+        raise ApplicationError("no such case", type="CaseNotFound", non_retryable=True)
+    done = (await db.execute(_INTAKE_DONE, {"case": row.id})).scalar()
+    if done is not None:  # a retry after the commit: the same answer again
+        return decode(done["intake"])
+    case = SimpleNamespace(**row._mapping)  # what the steps below fill in
+    await resolve_customer(db, case)
+    ent = await find_entitlement(db, case)
+    if ent is not None and (ent.units or {}).get("kind") == "cases":
+        ent.units_used += 1
+    if not case.priority_explicit:
+        case.priority = 2 if ent is not None and ent.tier in PREMIUM_TIERS else 3
+    case.entitlement_id = ent.id if ent else None
+    case.queue = case.queue or default_queue
+    specs = await sla_specs(db, ent, case.priority)
+    clocks = [sla.SlaClock(spec) for spec in specs]
+    for clock in clocks:
+        sla.start(clock, case.created_at)
+    now = datetime.now(UTC)
+    views = [sla.view(clock, now) for clock in clocks]
+    case.sla = views
+    dues = [datetime.fromisoformat(v["due_at"]) for v in views if v["due_at"]]
+    case.next_due_at = min(dues) if dues else None
+    case.state, case.version = CaseState.OPEN, 1
+    result = IntakeResult(
+        priority=case.priority,
+        queue=case.queue,
+        account_id=str(case.account_id) if case.account_id else None,
+        contact_id=str(case.contact_id) if case.contact_id else None,
+        consumer_id=str(case.consumer_id) if case.consumer_id else None,
+        entitlement_id=str(ent.id) if ent else None,
+        reopen_window_seconds=(
+            ent.reopen_window_seconds
+            if ent and ent.reopen_window_seconds
+            else reopen_window_seconds
+        ),
+        slas=specs,
+        created_at=case.created_at.isoformat(),
+        sla_source="entitlement" if uses_entitlement(ent) else "priority",
+        escalation_queue=(await db.execute(_ESCALATION, {"queue": case.queue})).scalar(),
+    )
+    rule = await matching_rule(db, case.category)
+    result.field_service = rule_request(rule) if rule else None
+    await set_case(db, case.id, **{k: getattr(case, k) for k in INTAKE_SETS})
+    ack = await outbox.enqueue(
+        db,
+        case=case,
+        key=f"{case.id}:ack",
+        template="acknowledgement",
+        to="customer",
+        portal_url=portal_url,
+        body=case.description,
+    )
+    result.notification_ids = [str(ack)] if ack else []
+    # "opened" comes first on the timeline, before routing's events
+    await event_once(
+        db,
+        case_id=case.id,
+        key=INTAKE_KEY,
+        kind="opened",
+        actor_role="customer",
+        body=case.description,
+        public=True,
+        data={"intake": asdict(result), "channel": case.channel},
+        at=case.created_at,
+    )
+    return result
 
-    async def intake(self, db: AsyncSession, arg: IntakeInput) -> IntakeResult:
-        """Resolve, entitle, time and acknowledge the case, in the caller's transaction."""
-        row = (await db.execute(_TAKE_CASE, {"case": uuid.UUID(arg.case_id)})).first()
-        if row is None:
-            raise ApplicationError("no such case", type="CaseNotFound", non_retryable=True)
-        done = (await db.execute(_INTAKE_DONE, {"case": row.id})).scalar()
-        if done is not None:  # a retry after the commit: the same answer again
-            return decode(done["intake"])
-        case = SimpleNamespace(**row._mapping)  # what the steps below fill in
-        await resolve_customer(db, case)
-        ent = await find_entitlement(db, case)
-        if ent is not None and (ent.units or {}).get("kind") == "cases":
-            ent.units_used += 1
-        if not case.priority_explicit:
-            case.priority = 2 if ent is not None and ent.tier in PREMIUM_TIERS else 3
-        case.entitlement_id = ent.id if ent else None
-        case.queue = case.queue or self.deps.default_queue
-        specs = await sla_specs(db, ent, case.priority)
-        clocks = [sla.SlaClock(spec) for spec in specs]
-        for clock in clocks:
-            sla.start(clock, case.created_at)
-        now = datetime.now(UTC)
-        views = [sla.view(clock, now) for clock in clocks]
-        case.sla = views
-        dues = [datetime.fromisoformat(v["due_at"]) for v in views if v["due_at"]]
-        case.next_due_at = min(dues) if dues else None
-        case.state, case.version = "open", 1
-        result = IntakeResult(
-            priority=case.priority,
-            queue=case.queue,
-            account_id=str(case.account_id) if case.account_id else None,
-            contact_id=str(case.contact_id) if case.contact_id else None,
-            consumer_id=str(case.consumer_id) if case.consumer_id else None,
-            entitlement_id=str(ent.id) if ent else None,
-            reopen_window_seconds=(
-                ent.reopen_window_seconds
-                if ent and ent.reopen_window_seconds
-                else self.deps.default_reopen_window_seconds
-            ),
-            slas=specs,
-            created_at=case.created_at.isoformat(),
-            sla_source="entitlement" if uses_entitlement(ent) else "priority",
-            escalation_queue=(await db.execute(_ESCALATION, {"queue": case.queue})).scalar(),
-        )
-        rule = await matching_rule(db, case.category)
-        result.field_service = rule_request(rule) if rule else None
-        await set_case(db, case.id, **{k: getattr(case, k) for k in INTAKE_SETS})
-        ack = await outbox.enqueue(
-            db,
-            case=case,
-            key=f"{case.id}:ack",
-            template="acknowledgement",
-            to="customer",
-            portal_url=self.deps.portal_url,
-            body=case.description,
-        )
-        result.notification_ids = [str(ack)] if ack else []
-        # "opened" comes first on the timeline, before routing's events
-        await event_once(
-            db,
-            case_id=case.id,
-            key=INTAKE_KEY,
-            kind="opened",
-            actor_role="customer",
-            body=case.description,
-            public=True,
-            data={"intake": asdict(result), "channel": case.channel},
-            at=case.created_at,
-        )
-        return result
+
+async def cases_using(db: AsyncSession, definition_ids: list[str]) -> AffectedCases:
+    """Running cases with a clock on any of the definitions, and the definitions now."""
+    ids = [uuid.UUID(i) for i in definition_ids]
+    defs = await db.execute(
+        select(SlaDefinition, Schedule)
+        .outerjoin(Schedule, Schedule.id == SlaDefinition.schedule_id)
+        .where(SlaDefinition.id.in_(ids))
+    )
+    specs = [spec_of(d, schedule) for d, schedule in defs.all()]
+    using = or_(*(Case.sla.contains([{"definition_id": i}]) for i in definition_ids))
+    rows = await db.execute(
+        select(Case.workflow_id).where(Case.state.in_(LIVE), using).order_by(Case.id)
+    )
+    return AffectedCases(list(rows.scalars()), specs)
 
 
 class SlaActivities:
@@ -293,22 +308,10 @@ class SlaActivities:
 
     @activity.defn(name="default_slas")
     async def default_slas(self, arg: SlaLookup) -> SlaLookupResult:
-        async with self.deps.sessions() as db:
+        async with transaction(self.deps.sessions) as db:
             return SlaLookupResult(await sla_specs(db, None, arg.priority))
 
     @activity.defn(name="find_cases_using")
     async def find_cases_using(self, arg: PolicyChangeInput) -> AffectedCases:
-        """Running cases with a clock on any of the definitions, and the definitions now."""
-        async with self.deps.sessions() as db:
-            ids = [uuid.UUID(i) for i in arg.definition_ids]
-            defs = await db.execute(
-                select(SlaDefinition, Schedule)
-                .outerjoin(Schedule, Schedule.id == SlaDefinition.schedule_id)
-                .where(SlaDefinition.id.in_(ids))
-            )
-            specs = [spec_of(d, schedule) for d, schedule in defs.all()]
-            using = or_(*(Case.sla.contains([{"definition_id": i}]) for i in arg.definition_ids))
-            rows = await db.execute(
-                select(Case.workflow_id).where(Case.state.in_(LIVE), using).order_by(Case.id)
-            )
-            return AffectedCases(list(rows.scalars()), specs)
+        async with transaction(self.deps.sessions) as db:
+            return await cases_using(db, arg.definition_ids)

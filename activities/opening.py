@@ -1,27 +1,32 @@
-"""A new case's intake and first routing in one transaction: one local activity, one commit.
+"""A new case's intake and first routing in one transaction: one local activity, one commit."""
 
-Cases started before the `one-step-intake` patch run the two steps as the separate
-`intake_case` and `dispatch_cases` activities; both share their bodies with this one.
-"""
+from dataclasses import asdict
 
 from temporalio import activity
 
+from activities.db import transaction
 from activities.deps import Deps
-from activities.intake import IntakeActivities
-from activities.routing import RoutingActivities
+from activities.intake import intake
+from activities.routing import dispatch
 from workflows.types import DispatchInput, IntakeInput, OpenedCase
 
 
 class OpeningActivities:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.intake = IntakeActivities(deps)
-        self.routing = RoutingActivities(deps)
 
     @activity.defn(name="open_case")
     async def open_case(self, arg: IntakeInput) -> OpenedCase:
         """Idempotent: a retry after the commit finds the intake and the routing it made."""
-        async with self.deps.sessions() as db, db.begin():
-            got = await self.intake.intake(db, arg)
-            routed = await self.routing.dispatch(db, DispatchInput.at_intake(arg.case_id))
+        d = self.deps
+        async with transaction(d.sessions) as db:
+            got = await intake(
+                db,
+                case_id=arg.case_id,
+                default_queue=d.default_queue,
+                reopen_window_seconds=d.default_reopen_window_seconds,
+                portal_url=d.portal_url,
+            )
+            first = DispatchInput.at_intake(arg.case_id)
+            routed = await dispatch(db, **asdict(first), portal_url=d.portal_url)
         return OpenedCase(got, routed)

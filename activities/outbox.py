@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.cases import Case, Notification
 from models.customers import Consumer, Contact
 from models.people import AccountTeamMember, Agent
+from workflows.vocabulary import Role
 
 # What `case_context` and the recipient lookups read: a case as a plain row.
 CASE_COLUMNS = (
@@ -35,6 +36,11 @@ _BY_KEY = select(_ROWS.c.id).where(_ROWS.c.key == bindparam("key"))
 _AGENT = select(Agent.name, Agent.email).where(Agent.id == bindparam("id"))
 _CONTACT = select(Contact.email, Contact.name).where(Contact.id == bindparam("id"))
 _CONSUMER = select(Consumer.email, Consumer.name).where(Consumer.id == bindparam("id"))
+_SUPERVISORS = (
+    select(Agent.email, Agent.name, Agent.groups)
+    .where(Agent.role == Role.SUPERVISOR)
+    .order_by(Agent.name, Agent.id)
+)
 
 
 def case_context(case: Case) -> dict:
@@ -73,18 +79,13 @@ async def customer_of(db: AsyncSession, case: Case) -> tuple[str | None, str | N
     return tuple(found) if found else (None, None)
 
 
-async def supervisor_of(db: AsyncSession, case: Case) -> tuple[str | None, str | None]:
-    """The queue's supervisor (a supervisor in that group), else any supervisor."""
-    rows = await db.execute(
-        select(Agent.email, Agent.name, Agent.groups)
-        .where(Agent.role == "supervisor")
-        .order_by(Agent.name)
-    )
+async def supervisors_of(db: AsyncSession, case: Case) -> list[tuple[str, str]]:
+    """(email, name) of every supervisor of the case's queue; else of any one supervisor (a
+    breach that requeues the case is told to the supervisor of the queue it left)."""
+    rows = await db.execute(_SUPERVISORS)
     found = rows.all()
-    for email, name, groups in found:
-        if case.queue in (groups or []):
-            return email, name
-    return (found[0][0], found[0][1]) if found else (None, None)
+    mine = [(email, name) for email, name, groups in found if case.queue in (groups or [])]
+    return mine or [(email, name) for email, name, _ in found[:1]]
 
 
 async def account_manager_of(db: AsyncSession, case: Case) -> tuple[str | None, str | None]:
@@ -102,7 +103,27 @@ async def account_manager_of(db: AsyncSession, case: Case) -> tuple[str | None, 
     return row.first() or (None, None)
 
 
-async def enqueue(
+async def recipients(
+    db: AsyncSession, case: Case, to: str, agent: AgentRef | None, escalation_email: str | None
+) -> list[tuple[str | None, str | None]]:
+    """(email, name) of everyone `to` names on the case; an entry without an email is skipped.
+
+    Supervisors are never nobody: with no supervisor at all, the escalation address
+    (CASEWORK_ESCALATION_EMAIL) stands in, so a breach always reaches someone.
+    """
+    match to:
+        case "agent":
+            return [(agent.email, agent.name)] if agent else []
+        case "supervisor":
+            found = await supervisors_of(db, case)
+            return found or ([(escalation_email, None)] if escalation_email else [])
+        case "account_manager":
+            return [await account_manager_of(db, case)]
+        case _:
+            return [await customer_of(db, case)]
+
+
+async def enqueue_all(
     db: AsyncSession,
     *,
     case: Case,
@@ -114,50 +135,53 @@ async def enqueue(
     reason: str | None = None,
     recipient: tuple[str | None, str | None] | None = None,
     agent: Agent | AgentRef | None = None,
-) -> uuid.UUID | None:
-    """Add an outbox row unless one with `key` exists; returns its id (None: no recipient).
+    escalation_email: str | None = None,
+) -> list[uuid.UUID]:
+    """Add an outbox row per recipient unless one with its key exists; returns their ids.
 
     `case` is a Case, or a row of CASE_COLUMNS (what `case_context` and the recipient
-    lookups read).
+    lookups read). `to` is customer | agent | supervisor | account_manager (supervisor:
+    `escalation_email` when there is none).
 
     `recipient` (email, name) names someone outside the case's own people (a technician).
     `agent` is the case's agent when the caller has it at hand (else it is read).
+    The first recipient's row has `key`, the next ones `key:1`, `key:2`...
     """
     if agent is None and case.assigned_agent_id:
         found = (await db.execute(_AGENT, {"id": case.assigned_agent_id})).first()
         agent = AgentRef(*found) if found else None
     if recipient is not None:
-        email, name = recipient
-    elif to == "agent":
-        email, name = (agent.email, agent.name) if agent else (None, None)
-    elif to == "supervisor":
-        email, name = await supervisor_of(db, case)
-    elif to == "account_manager":
-        email, name = await account_manager_of(db, case)
+        people = [recipient]
     else:
-        email, name = await customer_of(db, case)
-    if not email:
-        return None
-    context = {
-        "case": case_context(case),
-        "recipient": {"name": name, "email": email},
-        "body": body,
-        "reason": reason,
-        "agent": {"name": agent.name, "email": agent.email} if agent else None,
-        "portal_url": portal_url,
-    }
-    row_id = uuid.uuid4()
-    values = {
-        "id": row_id,
-        "case_id": case.id,
-        "key": key,
-        "template": template,
-        "recipient": email,
-        "recipient_name": name,
-        "message_id": f"<{row_id.hex}@casework>",
-        "context": context,
-    }
-    inserted = (await db.execute(_ADD, values)).scalar()
-    if inserted is not None:
-        return inserted
-    return (await db.execute(_BY_KEY, {"key": key})).scalar()
+        people = await recipients(db, case, to, agent, escalation_email)
+    ids = []
+    for email, name in (p for p in people if p[0]):
+        context = {
+            "case": case_context(case),
+            "recipient": {"name": name, "email": email},
+            "body": body,
+            "reason": reason,
+            "agent": {"name": agent.name, "email": agent.email} if agent else None,
+            "portal_url": portal_url,
+        }
+        row_id = uuid.uuid4()
+        row_key = f"{key}:{len(ids)}" if ids else key
+        values = {
+            "id": row_id,
+            "case_id": case.id,
+            "key": row_key,
+            "template": template,
+            "recipient": email,
+            "recipient_name": name,
+            "message_id": f"<{row_id.hex}@casework>",
+            "context": context,
+        }
+        inserted = (await db.execute(_ADD, values)).scalar()
+        ids.append(inserted or (await db.execute(_BY_KEY, {"key": row_key})).scalar())
+    return ids
+
+
+async def enqueue(db: AsyncSession, **kw) -> uuid.UUID | None:
+    """`enqueue_all` for one recipient: its row's id, None when there is nobody to send to."""
+    ids = await enqueue_all(db, **kw)
+    return ids[0] if ids else None

@@ -3,34 +3,19 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, text, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities import outbox, wording
+from activities.db import ROUTING_LOCK, event_once, hold_lock, transaction
 from activities.deps import Deps
-from models.cases import Case, CaseEvent, Notification
+from models.cases import Case, Notification
 from workflows.types import CaseProjection, RecordInput, RecordResult
 from workflows.vocabulary import ACTIVE
 
-ROUTING_LOCK = 7_300_001  # pg advisory lock id serialising every routing decision
-_XACT_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
-
-
-async def hold_lock(db: AsyncSession, key: int) -> None:
-    """Wait for the advisory lock `key` and hold it until the transaction ends."""
-    await db.execute(_XACT_LOCK, {"k": key})
-
-
-_EVENTS = CaseEvent.__table__
 _CASES = Case.__table__
 # Constant statements: compiled once; each call binds only its values.
-_EVENT_ONCE = (
-    insert(_EVENTS)
-    .on_conflict_do_nothing(index_elements=["case_id", "key"])
-    .returning(_EVENTS.c.id)
-)
 # The SET columns are the keys of the values passed (projection_values).
 _PROJECT = (
     update(_CASES)
@@ -38,21 +23,9 @@ _PROJECT = (
     .returning(*outbox.CASE_COLUMNS)
 )
 _CASE = select(*outbox.CASE_COLUMNS).where(_CASES.c.id == bindparam("case"))
-_SET_CASE = update(_CASES).where(_CASES.c.id == bindparam("case"))
 _SENT_BEFORE = select(Notification.__table__.c.id).where(
     Notification.__table__.c.key.startswith(bindparam("prefix"))
 )
-
-
-async def set_case(db: AsyncSession, case_id: uuid.UUID, **values) -> None:
-    """Write `values` to the case's columns in one UPDATE (compiled once per set of columns)."""
-    await db.execute(_SET_CASE, {"case": case_id, **values})
-
-
-async def event_once(db: AsyncSession | AsyncConnection, **values) -> int | None:
-    """Write a timeline event unless the case has one with its key already (a retried step
-    writes the same event again); the new event's id, None when it was there."""
-    return (await db.execute(_EVENT_ONCE, values)).scalar()
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -85,53 +58,65 @@ def projection_values(p: CaseProjection) -> dict:
     return values
 
 
+async def record_event(
+    db: AsyncSession, arg: RecordInput, *, portal_url: str, escalation_email: str
+) -> RecordResult:
+    """Write the event, the projection it carries and its outbox rows; a retry after the
+    commit finds the event and answers with the same outbox rows."""
+    case_id = uuid.UUID(arg.case_id)
+    if arg.projection and arg.projection.set_assignee:
+        await hold_lock(db, ROUTING_LOCK)
+    inserted = await event_once(
+        db,
+        case_id=case_id,
+        key=arg.key,
+        kind=arg.kind,
+        actor_role=arg.actor_role,
+        actor_id=arg.actor_id,
+        body=wording.event_body(arg.kind, arg.data, arg.body),
+        public=arg.public,
+        data=arg.data,
+        at=_ts(arg.at),
+    )
+    prefix = f"{case_id}:{arg.key}:"
+    if inserted is None:  # a retry after the commit: the same outbox rows again
+        ids = await db.execute(_SENT_BEFORE, {"prefix": prefix})
+        return RecordResult([str(i) for i in ids.scalars()])
+    case = None
+    if arg.projection is not None:
+        values = projection_values(arg.projection)
+        changed = await db.execute(
+            _PROJECT, {"case": case_id, "newer": values["version"], **values}
+        )
+        case = changed.first()
+    if arg.notify and case is None:  # no projection, or a newer one is there already
+        case = (await db.execute(_CASE, {"case": case_id})).first()
+    ids = []
+    for n in arg.notify:
+        ids += await outbox.enqueue_all(
+            db,
+            case=case,
+            key=f"{prefix}{n.template}:{n.to}",
+            template=n.template,
+            to=n.to,
+            portal_url=portal_url,
+            escalation_email=escalation_email,
+            body=wording.notification_body(n.template, n.data, n.body),
+            reason=n.reason,
+        )
+    return RecordResult([str(i) for i in ids])
+
+
 class RecordActivities:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
     @activity.defn(name="record_case_event")
     async def record_case_event(self, arg: RecordInput) -> RecordResult:
-        case_id = uuid.UUID(arg.case_id)
-        async with self.deps.sessions() as db, db.begin():
-            if arg.projection and arg.projection.set_assignee:
-                await hold_lock(db, ROUTING_LOCK)
-            inserted = await event_once(
+        async with transaction(self.deps.sessions) as db:
+            return await record_event(
                 db,
-                case_id=case_id,
-                key=arg.key,
-                kind=arg.kind,
-                actor_role=arg.actor_role,
-                actor_id=arg.actor_id,
-                body=wording.event_body(arg.kind, arg.data, arg.body),
-                public=arg.public,
-                data=arg.data,
-                at=_ts(arg.at),
+                arg,
+                portal_url=self.deps.portal_url,
+                escalation_email=self.deps.escalation_email,
             )
-            prefix = f"{case_id}:{arg.key}:"
-            if inserted is None:  # a retry after the commit: the same outbox rows again
-                ids = await db.execute(_SENT_BEFORE, {"prefix": prefix})
-                return RecordResult([str(i) for i in ids.scalars()])
-            case = None
-            if arg.projection is not None:
-                values = projection_values(arg.projection)
-                changed = await db.execute(
-                    _PROJECT, {"case": case_id, "newer": values["version"], **values}
-                )
-                case = changed.first()
-            if arg.notify and case is None:  # no projection, or a newer one is there already
-                case = (await db.execute(_CASE, {"case": case_id})).first()
-            ids = []
-            for n in arg.notify:
-                nid = await outbox.enqueue(
-                    db,
-                    case=case,
-                    key=f"{prefix}{n.template}:{n.to}",
-                    template=n.template,
-                    to=n.to,
-                    portal_url=self.deps.portal_url,
-                    body=wording.notification_body(n.template, n.data, n.body),
-                    reason=n.reason,
-                )
-                if nid:
-                    ids.append(str(nid))
-        return RecordResult(ids)

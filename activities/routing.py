@@ -1,6 +1,7 @@
 """Dispatch: assign waiting cases to agents, one serialised decision at a time."""
 
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import Row, bindparam, exists, func, insert, select, update
@@ -8,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities import outbox
+from activities.db import ROUTING_LOCK, event_once, hold_lock, set_case, transaction
 from activities.deps import Deps
-from activities.record import ROUTING_LOCK, event_once, hold_lock, set_case
 from models.cases import Assignment, Case, Notification
 from models.people import AccountTeamMember, Agent, Skill
 from workflows.agent_choice import Candidate, pick_agent
 from workflows.types import AssignmentMade, DispatchInput, DispatchResult
-from workflows.vocabulary import ACTIVE
+from workflows.vocabulary import ACTIVE, Role
 
 BATCH = 500
 # What a waiting case's routing and its agent's mail need: plain rows, no ORM objects.
@@ -81,7 +82,7 @@ _AVAILABLE = select(
     Agent.last_assigned_at,
     Agent.name,
     Agent.email,
-).where(Agent.status == "available", Agent.role == "agent")
+).where(Agent.status == "available", Agent.role == Role.AGENT)
 _HAS_SKILLS = select(exists().select_from(Skill))
 _TEAMS = select(AccountTeamMember.account_id, AccountTeamMember.agent_id).where(
     AccountTeamMember.account_id.in_(bindparam("accounts", expanding=True))
@@ -103,138 +104,152 @@ async def previous_decisions(db: AsyncSession, key: str) -> list[AssignmentMade]
     ]
 
 
+async def dispatch(
+    db: AsyncSession,
+    *,
+    key: str,
+    enqueue_case_id: str | None = None,
+    keep_agent_id: str | None = None,
+    portal_url: str,
+) -> DispatchResult:
+    """Enqueue the case (if any) and assign what waits, in the caller's transaction.
+
+    `key` makes a retried dispatch answer with the decisions it made; `keep_agent_id` (a
+    reopened case) keeps its agent when that agent is available with spare capacity.
+    """
+    # Every routing decision runs under one lock: capacity is never overbooked.
+    await hold_lock(db, ROUTING_LOCK)
+    earlier = await previous_decisions(db, key)
+    if earlier:
+        return DispatchResult(earlier)
+    now = datetime.now(UTC)
+    result = DispatchResult()
+    loads = await agent_loads(db)
+    queued = None
+    if enqueue_case_id:
+        queued = await _enqueue(db, uuid.UUID(enqueue_case_id), keep_agent_id, loads, now, result)
+    await _assign_waiting(db, key, loads, now, result, portal_url)
+    if queued is not None and str(queued.id) not in {a.case_id for a in result.assignments}:
+        await _note_still_waiting(db, key, queued, now)
+    return result
+
+
+async def _enqueue(db, case_id, keep_agent_id, loads, now, result) -> Row | None:
+    """Put the case in the waiting line, unless its agent keeps it; its row if it waits."""
+    case = (await db.execute(_QUEUED_CASE, {"case": case_id})).first()
+    if case is None or case.state not in ACTIVE:
+        return None
+    changes: dict = {}
+    if case.assigned_agent_id is not None:
+        agent = (await db.execute(_AGENT_STATE, {"agent": case.assigned_agent_id})).first()
+        kept = (
+            agent is not None
+            and keep_agent_id == str(case.assigned_agent_id)
+            and agent.status == "available"
+            and loads.get(case.assigned_agent_id, 0) <= agent.capacity  # counts this case
+        )
+        if kept:
+            return None
+        loads[case.assigned_agent_id] = loads.get(case.assigned_agent_id, 1) - 1
+        changes["assigned_agent_id"] = None
+        result.unassigned.append(str(case.id))
+    if case.waiting_since is None:
+        changes["waiting_since"] = now
+    if changes:
+        await set_case(db, case_id, **changes)
+    return case
+
+
+async def _note_still_waiting(db, key: str, case: Row, now) -> None:
+    await event_once(
+        db,
+        case_id=case.id,
+        key=f"queued:{key}",
+        kind="queued",
+        public=False,
+        body="No agent with the skills and spare capacity is available; waiting.",
+        data={"queue": case.queue, "required_skills": case.required_skills},
+        at=now,
+    )
+
+
+async def _assign_waiting(db, key, loads, now, result, portal_url: str) -> None:
+    waiting = (await db.execute(_WAITING)).all()
+    if not waiting:
+        return
+    # Plain rows, not locked: every routing decision already runs under the routing lock,
+    # and a change of availability starts a dispatch of its own.
+    agents = (await db.execute(_AVAILABLE)).all()
+    if not agents:
+        return
+    refs = {a.id: outbox.AgentRef(a.name, a.email) for a in agents}
+    candidates = [
+        Candidate(
+            str(a.id),
+            loads.get(a.id, 0),
+            a.capacity,
+            a.skills or {},
+            a.groups or [],
+            a.last_assigned_at,
+            a.name,
+        )
+        for a in agents
+    ]
+    round_robin = not (await db.execute(_HAS_SKILLS)).scalar()
+    teams: dict[uuid.UUID, set[str]] = {}
+    accounts = {c.account_id for c in waiting if c.account_id}
+    if accounts:
+        rows = await db.execute(_TEAMS, {"accounts": list(accounts)})
+        for account_id, agent_id in rows.all():
+            teams.setdefault(account_id, set()).add(str(agent_id))
+    for case in waiting:
+        chosen = pick_agent(
+            candidates,
+            required_skills=case.required_skills or [],
+            queue=case.queue,
+            account_team=teams.get(case.account_id, set()),
+            round_robin=round_robin,
+        )
+        if chosen is None:
+            continue
+        chosen.load += 1
+        chosen.last_assigned_at = now
+        agent_id = uuid.UUID(chosen.agent_id)
+        made = uuid.uuid4()
+        await db.execute(_SET_AGENT, {"agent": agent_id, "last_assigned_at": now})
+        await set_case(db, case.id, assigned_agent_id=agent_id, waiting_since=None)
+        await db.execute(
+            _ASSIGN, {"id": made, "case_id": case.id, "agent_id": agent_id, "dispatch_key": key}
+        )
+        await event_once(
+            db,
+            case_id=case.id,
+            key=f"assigned:{made}",
+            kind="assigned",
+            actor_role="system",
+            public=False,
+            data={"agent_id": str(agent_id), "agent": refs[agent_id].name, "by": "routing"},
+            at=now,
+        )
+        nid = await outbox.enqueue(
+            db,
+            case=case,
+            key=f"{case.id}:assignment:{made}",
+            template="assignment",
+            to="agent",
+            portal_url=portal_url,
+            agent=refs[agent_id],
+        )
+        result.assignments.append(
+            AssignmentMade(str(made), str(case.id), case.workflow_id, str(agent_id), str(nid))
+        )
+
+
 class RoutingActivities:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
     @activity.defn(name="dispatch_cases")
     async def dispatch_cases(self, arg: DispatchInput) -> DispatchResult:
-        async with self.deps.sessions() as db, db.begin():
-            return await self.dispatch(db, arg)
-
-    async def dispatch(self, db: AsyncSession, arg: DispatchInput) -> DispatchResult:
-        """Enqueue the case (if any) and assign what waits, in the caller's transaction."""
-        # Every routing decision runs under one lock: capacity is never overbooked.
-        await hold_lock(db, ROUTING_LOCK)
-        earlier = await previous_decisions(db, arg.key)
-        if earlier:
-            return DispatchResult(earlier)
-        now = datetime.now(UTC)
-        result = DispatchResult()
-        loads = await agent_loads(db)
-        queued = await self._enqueue(db, arg, loads, now, result)
-        await self._assign_waiting(db, arg.key, loads, now, result)
-        if queued is not None and str(queued.id) not in {a.case_id for a in result.assignments}:
-            await self._note_still_waiting(db, arg.key, queued, now)
-        return result
-
-    async def _enqueue(self, db, arg, loads, now, result) -> Row | None:
-        """Put the case in the waiting line, unless its agent keeps it; its row if it waits."""
-        if not arg.enqueue_case_id:
-            return None
-        case_id = uuid.UUID(arg.enqueue_case_id)
-        case = (await db.execute(_QUEUED_CASE, {"case": case_id})).first()
-        if case is None or case.state not in ACTIVE:
-            return None
-        changes: dict = {}
-        if case.assigned_agent_id is not None:
-            agent = (await db.execute(_AGENT_STATE, {"agent": case.assigned_agent_id})).first()
-            kept = (
-                agent is not None
-                and arg.keep_agent_id == str(case.assigned_agent_id)
-                and agent.status == "available"
-                and loads.get(case.assigned_agent_id, 0) <= agent.capacity  # counts this case
-            )
-            if kept:
-                return None
-            loads[case.assigned_agent_id] = loads.get(case.assigned_agent_id, 1) - 1
-            changes["assigned_agent_id"] = None
-            result.unassigned.append(str(case.id))
-        if case.waiting_since is None:
-            changes["waiting_since"] = now
-        if changes:
-            await set_case(db, case_id, **changes)
-        return case
-
-    async def _note_still_waiting(self, db, key: str, case: Row, now) -> None:
-        await event_once(
-            db,
-            case_id=case.id,
-            key=f"queued:{key}",
-            kind="queued",
-            public=False,
-            body="No agent with the skills and spare capacity is available; waiting.",
-            data={"queue": case.queue, "required_skills": case.required_skills},
-            at=now,
-        )
-
-    async def _assign_waiting(self, db, key, loads, now, result) -> None:
-        waiting = (await db.execute(_WAITING)).all()
-        if not waiting:
-            return
-        # Plain rows, not locked: every routing decision already runs under the routing lock,
-        # and a change of availability starts a dispatch of its own.
-        agents = (await db.execute(_AVAILABLE)).all()
-        if not agents:
-            return
-        refs = {a.id: outbox.AgentRef(a.name, a.email) for a in agents}
-        candidates = [
-            Candidate(
-                str(a.id),
-                loads.get(a.id, 0),
-                a.capacity,
-                a.skills or {},
-                a.groups or [],
-                a.last_assigned_at,
-                a.name,
-            )
-            for a in agents
-        ]
-        round_robin = not (await db.execute(_HAS_SKILLS)).scalar()
-        teams: dict[uuid.UUID, set[str]] = {}
-        accounts = {c.account_id for c in waiting if c.account_id}
-        if accounts:
-            rows = await db.execute(_TEAMS, {"accounts": list(accounts)})
-            for account_id, agent_id in rows.all():
-                teams.setdefault(account_id, set()).add(str(agent_id))
-        for case in waiting:
-            chosen = pick_agent(
-                candidates,
-                required_skills=case.required_skills or [],
-                queue=case.queue,
-                account_team=teams.get(case.account_id, set()),
-                round_robin=round_robin,
-            )
-            if chosen is None:
-                continue
-            chosen.load += 1
-            chosen.last_assigned_at = now
-            agent_id = uuid.UUID(chosen.agent_id)
-            made = uuid.uuid4()
-            await db.execute(_SET_AGENT, {"agent": agent_id, "last_assigned_at": now})
-            await set_case(db, case.id, assigned_agent_id=agent_id, waiting_since=None)
-            await db.execute(
-                _ASSIGN, {"id": made, "case_id": case.id, "agent_id": agent_id, "dispatch_key": key}
-            )
-            await event_once(
-                db,
-                case_id=case.id,
-                key=f"assigned:{made}",
-                kind="assigned",
-                actor_role="system",
-                public=False,
-                data={"agent_id": str(agent_id), "agent": refs[agent_id].name, "by": "routing"},
-                at=now,
-            )
-            nid = await outbox.enqueue(
-                db,
-                case=case,
-                key=f"{case.id}:assignment:{made}",
-                template="assignment",
-                to="agent",
-                portal_url=self.deps.portal_url,
-                agent=refs[agent_id],
-            )
-            result.assignments.append(
-                AssignmentMade(str(made), str(case.id), case.workflow_id, str(agent_id), str(nid))
-            )
+        async with transaction(self.deps.sessions) as db:
+            return await dispatch(db, **asdict(arg), portal_url=self.deps.portal_url)

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     task_queue: str = Field("casework", validation_alias="CASEWORK_TASK_QUEUE")
     smtp_url: str = Field("smtp://disabled", validation_alias="SMTP_URL")
     mail_from: str = Field("support@casework.localhost", validation_alias="CASEWORK_MAIL_FROM")
+    # Who is told of an SLA breach (or anything for a supervisor) when there is no supervisor
+    # to tell, so it still reaches someone. Unset: support-escalations@ the domain of
+    # CASEWORK_MAIL_FROM (activities/deps.py).
+    escalation_email: str | None = Field(None, validation_alias="CASEWORK_ESCALATION_EMAIL")
     admin_token: str | None = Field(None, validation_alias="CASEWORK_ADMIN_TOKEN")
     webhook_secret: str | None = Field(None, validation_alias="CASEWORK_WEBHOOK_SECRET")
     # ITSM escalation: our own incidents table, or an HTTP POST to an outside service desk.

@@ -8,21 +8,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdMixin, utcnow
+from workflows.vocabulary import WorkOrderState
 
 work_order_number_seq = Sequence("work_order_number_seq", start=1000)
 
-# waiting: no technician fits yet; dispatched: a technician is booked but has not accepted.
-WORK_ORDER_STATES = (
-    "new",
-    "waiting",
-    "dispatched",
-    "accepted",
-    "in_progress",
-    "completed",
-    "cancelled",
-)
-WORK_ORDER_OPEN = ("new", "waiting", "dispatched", "accepted", "in_progress")
-WORK_ORDER_DONE = ("completed", "cancelled")  # a booked technician's window is free again
+# The states are workflows/vocabulary.py's; re-exported here for the API's filters.
+WORK_ORDER_STATES = tuple(WorkOrderState)
 
 
 def format_work_order_number(n: int) -> str:
@@ -53,7 +44,7 @@ class WorkOrder(IdMixin, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     asset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assets.id"))
     rule_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("field_service_rules.id"))
-    state: Mapped[str] = mapped_column(String(16), default="new")
+    state: Mapped[str] = mapped_column(String(16), default=WorkOrderState.NEW)
     location: Mapped[str | None] = mapped_column(String(300))
     territory: Mapped[str | None] = mapped_column(String(120))
     required_skills: Mapped[list[str]] = mapped_column(JSONB, default=list)

@@ -7,13 +7,14 @@ from sqlalchemy import ForeignKey, Index, Sequence, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdMixin, utcnow
+from workflows.vocabulary import INCIDENT_REPORTABLE, IncidentState
 
 incident_number_seq = Sequence("incident_number_seq", start=1000)
 
-INCIDENT_STATES = ("new", "in_progress", "resolved", "closed")
-INCIDENT_OPEN = ("new", "in_progress")
+# The states are workflows/vocabulary.py's; re-exported here for the API's checks.
+INCIDENT_STATES = INCIDENT_REPORTABLE  # what a desk may report
 # failed: the webhook receiver refused it or never answered; it is not open.
-INCIDENT_FAILED = "failed"
+INCIDENT_FAILED = IncidentState.FAILED
 
 
 def format_incident_number(n: int) -> str:
@@ -38,7 +39,7 @@ class Incident(IdMixin, Base):
     adapter: Mapped[str] = mapped_column(String(16))  # builtin | webhook
     # The receiver's id for it (webhook); a retry after a lost answer never makes a second one.
     external_id: Mapped[str | None] = mapped_column(String(200), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="new")
+    state: Mapped[str] = mapped_column(String(16), default=IncidentState.NEW)
     summary: Mapped[str] = mapped_column(String(300))
     urgency: Mapped[int] = mapped_column(default=3)
     impact: Mapped[int] = mapped_column(default=3)

@@ -71,8 +71,13 @@ async def test_warnings_and_breach_fire_at_the_exact_business_time_instants(sess
         assert abs((event.at - instant).total_seconds()) < 1, (event.kind, event.at, instant)
     got = await row(sessions, case.id)
     assert got.breached and clock(got)["breached"] and clock(got)["warned"]
-    agent_mail = [n.template for n in await notifications(sessions, case.id) if "sla" in n.template]
+    mail = [(n.template, n.recipient) for n in await notifications(sessions, case.id)]
+    agent_mail = [t for t, to in mail if "sla" in t and to == "ann@casework.test"]
     assert agent_mail == ["sla_warning", "sla_warning", "sla_breached"]
+    # Nobody supervises and the account has no manager: the breach reaches the fallback.
+    assert [to for t, to in mail if t == "sla_breached" and to != "ann@casework.test"] == [
+        "support-escalations@casework.test"
+    ]
 
 
 async def test_three_days_awaiting_the_customer_add_nothing(sessions, world):

@@ -1,0 +1,113 @@
+"""The activities' domain functions on a session of their own, against real PostgreSQL."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from activities import field_service, intake, routing
+from activities.db import transaction
+from models.cases import CaseEvent, Notification
+from models.people import Technician
+from tests import factories as f
+from tests.activities import rows
+from workflows.types import FieldServiceRequest, RecordWorkOrderInput
+from workflows.vocabulary import CaseState, WorkOrderState
+
+PORTAL = "http://casework.test/portal"
+
+
+async def opened(sessions, case_id) -> tuple:
+    async with transaction(sessions) as db:
+        got = await intake.intake(
+            db,
+            case_id=str(case_id),
+            default_queue="support",
+            reopen_window_seconds=3600,
+            portal_url=PORTAL,
+        )
+        routed = await routing.dispatch(
+            db, key=f"{case_id}:intake", enqueue_case_id=str(case_id), portal_url=PORTAL
+        )
+    return got, routed
+
+
+async def kinds(sessions, case_id) -> list[str]:
+    async with sessions() as db:
+        found = await db.execute(
+            select(CaseEvent.kind).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        )
+        return list(found.scalars())
+
+
+async def test_intake_and_first_routing_are_one_idempotent_step(sessions):
+    ann = await f.agent(sessions, "Ann")
+    case = await rows.case(sessions, state=CaseState.NEW, queue=None, requester_email="bo@x.test")
+    got, routed = await opened(sessions, case.id)
+    assert (got.queue, got.priority, got.consumer_id is not None) == ("support", 3, True)
+    assert [a.agent_id for a in routed.assignments] == [str(ann.id)]
+    again, rerouted = await opened(sessions, case.id)  # a retry after the commit
+    assert again == got and rerouted.assignments == routed.assignments
+    assert await kinds(sessions, case.id) == ["opened", "assigned"]
+    async with sessions() as db:
+        mail = await db.execute(select(Notification.template).order_by(Notification.template))
+        assert list(mail.scalars()) == ["acknowledgement", "assignment"]
+
+
+async def test_with_no_agent_the_case_waits_and_says_so(sessions):
+    case = await rows.case(sessions, state=CaseState.NEW)
+    _, routed = await opened(sessions, case.id)
+    assert routed.assignments == []
+    assert await kinds(sessions, case.id) == ["opened", "queued"]
+
+
+async def test_a_work_order_is_made_once_booked_and_its_cancellation_told(sessions):
+    case = await rows.case(sessions)
+    tech = await f.add(
+        sessions,
+        Technician(id=uuid.uuid4(), name="Tom", email="tom@field.test", skills=["hvac"]),
+    )
+    request = FieldServiceRequest(skills=["hvac"], location="Dock 4")
+    async with transaction(sessions) as db:
+        made = await field_service.create(db, key="wo-1", case_id=str(case.id), request=request)
+    async with transaction(sessions) as db:
+        again = await field_service.create(db, key="wo-1", case_id=str(case.id), request=request)
+    assert again == made and made.skills == ["hvac"] and made.location == "Dock 4"
+    async with transaction(sessions) as db:
+        booked = await field_service.book_technicians(
+            db, key="d-1", enqueue_work_order_id=made.work_order_id, portal_url=PORTAL
+        )
+    assert [(b.work_order_id, b.technician_id) for b in booked.booked] == [
+        (made.work_order_id, str(tech.id))
+    ]
+    step = RecordWorkOrderInput(
+        made.work_order_id,
+        version=1,
+        state=WorkOrderState.CANCELLED,
+        at=datetime.now(UTC).isoformat(),
+        reason="fixed remotely",
+        tell_technician=True,
+    )
+    async with transaction(sessions) as db:
+        done = await field_service.record_step(db, step, portal_url=PORTAL)
+    async with transaction(sessions) as db:
+        retried = await field_service.record_step(db, step, portal_url=PORTAL)
+    assert retried == done and len(done.notification_ids) == 1
+    async with sessions() as db:
+        sent = await db.execute(select(Notification.template, Notification.recipient))
+        assert sorted(sent.all()) == [
+            ("work_order_cancelled", "tom@field.test"),
+            ("work_order_dispatched", "tom@field.test"),
+        ]
+
+
+async def test_cases_using_a_definition_are_the_live_ones(sessions):
+    fast = await f.sla_definition(sessions, "Fast", "response", 3600)
+    clock = [{"definition_id": str(fast.id), "kind": "response"}]
+    live = await rows.case(sessions, 1, state=CaseState.RESOLVED, sla=clock)
+    await rows.case(sessions, 2, state=CaseState.CLOSED, sla=clock)
+    await rows.case(sessions, 3, state=CaseState.OPEN)
+    async with transaction(sessions) as db:
+        found = await intake.cases_using(db, [str(fast.id)])
+    assert found.workflow_ids == [live.workflow_id]
+    assert [s.name for s in found.slas] == ["Fast"]
