@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.types import (
     AffectedCases,
@@ -51,6 +52,18 @@ ITSM_RETRY = RetryPolicy(
     maximum_attempts=20,
     non_retryable_error_types=["ItsmRejected", "ItsmNotConfigured"],
 )
+
+
+# How a step fails for good, once its bounded retries are spent or at once when the error is
+# deterministic: a local activity raises the activity's own ApplicationError, an activity
+# task an ActivityError around it.
+STEP_FAILURES = (ActivityError, ApplicationError)
+
+
+def failure_text(err: BaseException) -> str:
+    if isinstance(err, ActivityError) and isinstance(err.cause, ApplicationError):
+        return err.cause.message
+    return err.message if isinstance(err, ApplicationError) else str(err)
 
 
 async def _db(name: str, arg, result_type):

@@ -12,7 +12,7 @@ import copy
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 from workflows import calls, lifecycle, routing, sla
 from workflows.actions import (
@@ -184,7 +184,7 @@ class CaseWorkflow(CaseActions):
             before = copy.deepcopy(self.s)
             try:
                 await self._change(action, arg, key)
-            except ActivityError as err:
+            except calls.STEP_FAILURES as err:
                 before.version = self.s.version  # the row never goes back a version
                 self.s = before  # a failed action changes nothing
                 await self._failed(action, err, refuse=True)
@@ -240,12 +240,12 @@ class CaseWorkflow(CaseActions):
         (retries spent, or a deterministic error), the case lives on."""
         try:
             await step
-        except ActivityError as err:
+        except calls.STEP_FAILURES as err:
             await self._failed(what, err)
 
-    async def _failed(self, what: str, err: ActivityError, *, refuse: bool = False) -> None:
+    async def _failed(self, what: str, err: Exception, *, refuse: bool = False) -> None:
         """Record the failure and tell a supervisor; with `refuse`, fail the update too."""
-        cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+        cause = calls.failure_text(err)
         workflow.logger.warning("case %s: %s failed: %s", self.case_id, what, cause)
         await self._step_failed(what, cause)
         if refuse:
@@ -264,7 +264,7 @@ class CaseWorkflow(CaseActions):
                 notify=[Notify("step_failed", "supervisor", data=data)],
                 now=workflow.now(),
             )
-        except ActivityError as err:  # the database itself is gone: the log keeps it
+        except calls.STEP_FAILURES as err:  # the database itself is gone: the log keeps it
             workflow.logger.error("case %s: could not record the failure: %s", self.case_id, err)
 
     # ----- signals from routing and linked work, the ITSM's update, the query -----------
@@ -296,7 +296,7 @@ class CaseWorkflow(CaseActions):
             key = f"itsm:{u.incident_id}:{workflow.current_update_info().id}"
             try:
                 await self.linked.incident_changed(u, key=key)
-            except ActivityError as err:
+            except calls.STEP_FAILURES as err:
                 await self._failed("incident update", err, refuse=True)
             return IncidentUpdateResult(self.linked.incident(u.incident_id).state, self.s.state)
 

@@ -215,7 +215,7 @@ class LinkedWork:
         try:
             got = await calls.deliver_incident(DeliverIncidentInput(ref.incident_id))
         except ActivityError as err:
-            cause = err.cause.message if isinstance(err.cause, ApplicationError) else err
+            cause = calls.failure_text(err)
             async with case.lock:
                 update = IncidentUpdate(
                     ref.incident_id, IncidentState.FAILED, comment=f"Delivery failed: {cause}"

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from models.itsm import Incident
 from tests import factories as f
 from tests.conftest import make_deps, running_worker
 from tests.itsm_receiver import Receiver
@@ -125,3 +126,60 @@ async def test_a_webhook_that_refuses_fails_the_incident_and_tells_the_agent(
             assert linked.data["external_id"] == "EXT-1"
     finally:
         receiver.stop()
+
+
+async def test_reopening_an_incident_while_another_is_open_is_refused_and_the_case_goes_on(
+    sessions, world
+):
+    """The wedge of issue 12: a resolved first incident moved back to new while a second is
+    open would break uq_incidents_open_per_case on every retry. The validator refuses it."""
+    client = world["client"]
+    case = await open_case(sessions, world)
+    await escalate(client, case)
+    (first,) = await incidents(sessions, case.id)
+    await move(client, case, first.id, "resolved", resolution="Patched.")
+    await escalate(client, case)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await move(client, case, first.id, "new")
+    assert err.value.cause.type == ACTION_NOT_ALLOWED
+    assert "cannot reopen" in err.value.cause.message
+    await act(client, case, "note", body="Still here.")  # at once, nothing jammed
+    assert "note" in [e.kind for e in await timeline(sessions, case.id)]
+
+
+async def test_a_step_that_fails_for_good_is_recorded_and_the_case_lives_on(sessions, world):
+    """A step that can never succeed (here: the database holds an open incident the workflow
+    does not know of, so moving its own incident back to in_progress breaks the unique index)
+    fails once, non-retryably: the update is refused, the case records the failure, a
+    supervisor (the fallback address, as nobody supervises) is told, and it takes actions."""
+    client = world["client"]
+    case = await open_case(sessions, world)
+    await escalate(client, case)
+    (inc,) = await incidents(sessions, case.id)
+    await move(client, case, inc.id, "resolved")
+    async with sessions() as db, db.begin():  # an open incident behind the workflow's back
+        await db.execute(
+            Incident.__table__.insert().values(
+                id=uuid.uuid4(),
+                number="INC9999999",
+                request_key=f"stray-{uuid.uuid4()}",
+                case_id=case.id,
+                adapter="builtin",
+                state="new",
+                summary="Opened by hand",
+            )
+        )
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await move(client, case, inc.id, "in_progress")
+    assert err.value.cause.type == "StepFailed"
+    assert "uq_incidents_open_per_case" in err.value.cause.message
+    failed = await wait_event(sessions, case.id, "step_failed")
+    assert failed.data["step"] == "incident update" and not failed.public
+    told = await notifications(sessions, case.id)
+    assert ("step_failed", "support-escalations@casework.test") in [
+        (n.template, n.recipient) for n in told
+    ]
+    state = await client.get_workflow_handle(case.workflow_id).query(CaseWorkflow.state)
+    assert [i.state for i in state.incidents] == ["resolved"]  # the failed change did not apply
+    await act(client, case, "note", body="Looked at it.")
+    assert (await wait_row(sessions, case.id, lambda c: c.state == "open")).state == "open"
