@@ -84,7 +84,7 @@ async def views(db: AsyncSession, rows: list, now: datetime) -> list[dict]:
     ]
 
 
-def answer(content: dict) -> Response:
+def answer(content: dict, status_code: int = 200) -> Response:
     """Views (or a page of them) as JSON, serialized once: they are built to the route's
     response model, which documents them in the OpenAPI, so they are not validated again."""
-    return Response(to_json(content), media_type="application/json")
+    return Response(to_json(content), status_code=status_code, media_type="application/json")

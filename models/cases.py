@@ -159,3 +159,15 @@ class Assignment(IdMixin, Base):
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"))
     dispatch_key: Mapped[str] = mapped_column(String(200), index=True)
     signalled: Mapped[bool] = mapped_column(default=False)
+
+
+class IntakeKey(Base):
+    """An Idempotency-Key of POST /cases (namespaced by caller) and the case it opened: the
+    same key within 24 hours answers that case instead of opening another."""
+
+    __tablename__ = "intake_keys"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    case_id: Mapped[uuid.UUID]
+    number: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]

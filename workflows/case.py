@@ -39,9 +39,11 @@ from workflows.types import (
     IntakeInput,
     IntakeResult,
     Notify,
+    Opened,
     PolicyChanged,
     RecordInput,
     SlaLookup,
+    WhenOpened,
     WorkOrderChanged,
 )
 from workflows.vocabulary import ACTIVE, TERMINAL, CaseState
@@ -68,7 +70,7 @@ class CaseWorkflow(CaseActions):
         if arg.carried is not None:
             self.s = arg.carried
         else:
-            await self._intake()
+            await self._intake(arg)
         while self.s.state not in TERMINAL:
             if self._history_is_long(arg.history_limit):
                 await self._settle()  # every accepted action finishes in this run
@@ -82,9 +84,9 @@ class CaseWorkflow(CaseActions):
         await self._settle()
         return self.s.state
 
-    async def _intake(self) -> None:
+    async def _intake(self, arg: CaseInput) -> None:
         """Intake and the first routing: one local activity, one transaction."""
-        opened = await calls.open_case(IntakeInput(self.case_id))
+        opened = await calls.open_case(IntakeInput(self.case_id, arg.number, arg.new))
         self._take_intake(opened.intake)
         await routing.tell_assigned(opened.routed, own_case_id=self.case_id)
         self._take_own(opened.routed)
@@ -303,6 +305,14 @@ class CaseWorkflow(CaseActions):
     @incident_update.validator
     def _incident_update_ok(self, u: IncidentUpdate) -> None:
         self.linked.check_incident(u)
+
+    @workflow.update(name="opened")
+    async def opened(self, arg: WhenOpened) -> Opened:
+        """What intake made: POST /cases starts the workflow with this update (update-with-
+        start), so it answers with the case as intake left it, in one round trip."""
+        await workflow.wait_condition(lambda: self.s.intake_done)
+        s = self.s
+        return Opened(self.case_id, s.state, s.assigned_agent_id, s.queue)
 
     @workflow.query(name="state")
     def state(self) -> CaseData:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from workflows import sla
-from workflows.types import PolicyChanged
+from workflows.types import NewCase, PolicyChanged
 from workflows.vocabulary import CaseState, IncidentState, WorkOrderState
 
 
@@ -55,7 +55,8 @@ class CaseData:
 class CaseInput:
     case_id: str
     number: str
-    carried: CaseData | None = None
+    carried: CaseData | None = None  # across continue-as-new
+    new: NewCase | None = None  # a new case: intake inserts its row
     # Continue-as-new past this many history events (0: when the server suggests it, well
     # before Temporal's hard limits). Tests set it low to cross the boundary quickly.
     history_limit: int = 0

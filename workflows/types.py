@@ -21,8 +21,45 @@ class SlaSpec:
 
 
 @dataclass
+class NewCase:
+    """What a new case came with, as the API (or an automation) took it: intake inserts the
+    row from this, so no case row exists before its workflow does."""
+
+    subject: str
+    channel: str
+    description: str | None = None
+    contact_id: str | None = None
+    account_id: str | None = None
+    consumer_id: str | None = None
+    requester_email: str | None = None
+    requester_name: str | None = None
+    product_id: str | None = None
+    asset_id: str | None = None
+    category: dict = field(default_factory=dict)
+    priority: int | None = None  # None: from the entitlement and category
+    required_skills: list[str] = field(default_factory=list)
+    queue: str | None = None
+    parent_case_id: str | None = None
+
+
+@dataclass
 class IntakeInput:
     case_id: str
+    number: str = ""
+    new: NewCase | None = None  # None: the row exists already
+
+
+@dataclass
+class WhenOpened:
+    """The `opened` update's input: it waits for intake and answers what intake made."""
+
+
+@dataclass
+class Opened:
+    case_id: str
+    state: str
+    assigned_agent_id: str | None = None
+    queue: str | None = None
 
 
 @dataclass

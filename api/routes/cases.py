@@ -4,7 +4,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
 from temporalio.client import Client
@@ -200,7 +201,16 @@ async def check_requester(db, who: Principal, body: CaseCreate) -> dict:
     return fields
 
 
-@router.post("/cases", status_code=201, response_model=CaseRead, summary="Open a case")
+@router.post(
+    "/cases",
+    status_code=201,
+    response_model=CaseRead,
+    summary="Open a case",
+    responses={
+        200: {"description": "the case an earlier request with this Idempotency-Key opened"},
+        202: {"description": "accepted: intake has not finished yet (read the case later)"},
+    },
+)
 async def create_case(
     body: CaseCreate,
     db: SessionDep,
@@ -208,17 +218,35 @@ async def create_case(
     client: ClientDep,
     settings: SettingsDep,
     who: CurrentPrincipal,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="The same key within 24 hours answers the same case (200)",
+        ),
+    ] = None,
 ):
+    """One update-with-start of the case's workflow: the answer is the case as intake made
+    it (customer, entitlement, SLA due times, assignee or queue)."""
+    opening = await open_for(db, sessions, client, settings, who, body, idempotency_key)
+    if not opening.done:
+        accepted = {"id": str(opening.case_id), "number": opening.number}
+        return JSONResponse(accepted | {"workflow_id": opening.workflow_id, "state": "new"}, 202)
+    view = await read_view(db, who, opening.case_id)
+    return case_views.answer(view, status_code=201 if opening.fresh else 200)
+
+
+async def open_for(db, sessions, client, settings, who, body: CaseCreate, idempotency_key=None):
+    """Check who may open what, then open it (the portal's form opens cases the same way)."""
     require(who, "supervisor", "agent", "integration", "contact", "consumer")
     fields = await check_requester(db, who, body)
     await db.rollback()
-    case = await open_case(
-        sessions=sessions,
-        client=client,
-        task_queue=settings.task_queue,
-        fields=fields,
+    key = None
+    if idempotency_key:  # per caller: two clients' keys never meet
+        key = f"{who.role}:{who.subject_id or who.token_id}:{idempotency_key}"
+    return await open_case(
+        sessions=sessions, client=client, task_queue=settings.task_queue, fields=fields, key=key
     )
-    return case_view(case)
 
 
 @router.get("/cases", response_model=CasePage, summary="List cases the caller may see")

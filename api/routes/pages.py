@@ -692,15 +692,15 @@ async def portal_open_case(
         message = FORM_ERRORS.get(field, first_error(err))
         return await portal_page(request, db, who, form=form, error=message, status_code=422)
     try:
-        view = await cases.create_case(
-            body=body, db=db, sessions=sessions, client=client, settings=settings, who=who
-        )
+        opened = await cases.open_for(db, sessions, client, settings, who, body)
     except Problem as exc:
         if exc.status != 422:
             raise
         return await portal_page(request, db, who, form=form, error=exc.detail, status_code=422)
     return back(
-        f"/portal/cases/{view['id']}", "ok", f"Case {view['number']} is open; we will be in touch."
+        f"/portal/cases/{opened.case_id}",
+        "ok",
+        f"Case {opened.number} is open; we will be in touch.",
     )
 
 

@@ -361,7 +361,7 @@ async def continue_as_new(w: World) -> dict[str, str | tuple[str, str]]:
         fields={"subject": "Busy", "channel": "email", "contact_id": w.customer.id},
         history_limit=40,
     )
-    await wait_row(w.sessions, case.id, lambda c: c.assigned_agent_id)
+    case = await wait_row(w.sessions, case.case_id, lambda c: c.assigned_agent_id)
     first_run = (await w.client.get_workflow_handle(case.workflow_id).describe()).run_id
     for i in range(12):
         await act(w.client, case, "note", body=f"Looked at it ({i}).")

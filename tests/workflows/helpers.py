@@ -15,7 +15,8 @@ from workflows.actions import ACTIONS, Action, ActionResult
 async def open_for(sessions, client, tq, who, **fields) -> Case:
     fields = {"subject": "Router down", "channel": "email", **fields}
     fields.setdefault("contact_id", who.id)
-    return await open_case(sessions=sessions, client=client, task_queue=tq, fields=fields)
+    opening = await open_case(sessions=sessions, client=client, task_queue=tq, fields=fields)
+    return await row(sessions, opening.case_id)
 
 
 async def act(client, case: Case, action: str, role: str = "agent", **kw):

@@ -51,10 +51,11 @@ async def test_continues_as_new_without_losing_or_repeating_actions(sessions, fr
 
 
 async def _open_with_limit(sessions, client, tq, who, *, history_limit):
-    return await open_case(
+    opening = await open_case(
         sessions=sessions,
         client=client,
         task_queue=tq,
         fields={"subject": "Long", "channel": "email", "contact_id": who.id},
         history_limit=history_limit,
     )
+    return await row(sessions, opening.case_id)

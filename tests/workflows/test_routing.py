@@ -6,7 +6,7 @@ from activities.opening import OpeningActivities
 from tests import factories as f
 from tests.conftest import make_deps, running_worker
 from tests.workflows.helpers import act, events, open_for, row, wait_row
-from workflows.types import IntakeInput
+from workflows.types import IntakeInput, NewCase
 
 
 async def test_routes_to_the_agent_with_every_required_skill(sessions, ts_env):
@@ -168,6 +168,8 @@ async def test_a_retried_opening_of_a_waiting_case_answers_the_same(sessions, ts
         case = await open_for(sessions, ts_env.client, tq, ada)
         await wait_row(sessions, case.id, lambda c: c.waiting_since is not None)
     opening = OpeningActivities(make_deps(sessions))
-    again = await opening.open_case(IntakeInput(str(case.id)))
+    new = NewCase(subject="Router down", channel="email", contact_id=str(ada.id))
+    again = await opening.open_case(IntakeInput(str(case.id), case.number, new))
     assert again.intake.queue == "support" and again.routed.assignments == []
+    assert (await row(sessions, case.id)).subject == "Router down"  # the row it inserted
     assert await events(sessions, case.id) == ["opened", "queued"]
