@@ -1,4 +1,5 @@
-"""Real-process tests for casework.devstack: PostgreSQL, Temporal dev server, SMTP sink."""
+"""Real-process tests for casework.devstack (PostgreSQL, Temporal dev server, SMTP sink) and
+for the tests' own SMTP server built on that sink (tests/smtp.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
 from casework import devstack
+from tests import smtp as test_smtp
 
 # --------------------------------------------------------------------------- PostgreSQL
 
@@ -149,8 +151,8 @@ def _mail(subject: str) -> EmailMessage:
 def sink_factory():
     sinks: list[devstack.SmtpSink] = []
 
-    def make(**kwargs) -> devstack.SmtpSink:
-        sink = devstack.start_smtp_sink(**kwargs)
+    def make(start=devstack.start_smtp_sink, **kwargs) -> devstack.SmtpSink:
+        sink = start(**kwargs)
         sinks.append(sink)
         return sink
 
@@ -179,7 +181,7 @@ def test_smtp_sink_wait_for_times_out(sink_factory):
 
 
 def test_smtp_sink_refuse_first_then_accept(sink_factory):
-    sink = sink_factory(reply=devstack.refuse_first(1, "421 try later"))
+    sink = sink_factory(test_smtp.start_smtp_sink, reply=test_smtp.refuse_first(1, "421 try later"))
     with pytest.raises(smtplib.SMTPResponseException) as exc_info:
         with smtplib.SMTP(sink.host, sink.port, timeout=10) as smtp:
             smtp.send_message(_mail("first"))
@@ -197,7 +199,7 @@ def test_smtp_sink_permanent_refusal(sink_factory):
             return "550 no such user"
         return None
 
-    sink = sink_factory(reply=no_such_user)
+    sink = sink_factory(test_smtp.start_smtp_sink, reply=no_such_user)
     with smtplib.SMTP(sink.host, sink.port, timeout=10) as smtp:
         with pytest.raises(smtplib.SMTPResponseException) as exc_info:
             smtp.sendmail("support@casework.test", ["nobody@example.test"], b"Subject: x\r\n\r\nx")
@@ -205,3 +207,15 @@ def test_smtp_sink_permanent_refusal(sink_factory):
         smtp.send_message(_mail("ok"))
     assert len(sink.wait_for(1)) == 1
     assert len(sink.refused) == 1
+
+
+def test_the_tests_smtp_server_shows_one_mail_per_message_id(sink_factory):
+    sink = sink_factory(test_smtp.start_smtp_sink)
+    first, again, other = _mail("first"), _mail("again"), _mail("other")
+    first["Message-ID"] = again["Message-ID"] = "<1@casework>"
+    other["Message-ID"] = "<2@casework>"
+    with smtplib.SMTP(sink.host, sink.port, timeout=10) as client:
+        for mail in (first, again, other):
+            client.send_message(mail)
+    assert len(sink.wait_for(3)) == 3
+    assert [m.message["Subject"] for m in sink.delivered] == ["first", "other"]
