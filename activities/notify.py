@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deps import Deps
-from activities.relay import Busy, deliver, fault_pause
+from activities.relay import Busy, deliver
 from workflows.types import SendInput, SendResult
 
 ACCEPTED = "smtp-accepted"
@@ -40,5 +40,4 @@ class NotificationActivities:
             )
         except Busy:
             raise ApplicationError("another attempt is sending this notification") from None
-        await fault_pause()
         return SendResult(status)
