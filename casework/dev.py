@@ -123,12 +123,12 @@ class Stopper:
         with contextlib.suppress(RuntimeError):  # the loop has closed: the stop is under way
             self.loop.call_soon_threadsafe(self.event.set)
 
-    async def wait(self) -> None:
-        """Until the first signal; serve() calls it inside the event loop."""
+    def attach(self) -> asyncio.Event:
+        """From now on a signal sets the event returned, in this event loop."""
         self.loop = asyncio.get_running_loop()
         if self.requested:
-            return
-        await self.event.wait()
+            self.event.set()
+        return self.event
 
     def kill(self, why: str) -> None:
         print(f"Casework {why}: killing Temporal and PostgreSQL", flush=True)
@@ -148,9 +148,9 @@ async def serve(settings: Settings, stopper: Stopper, *, load_demo: bool) -> Non
     from activities.mailer import Renderer  # noqa: F401  (fail fast on a broken template dir)
     from api.app import create_app
     from casework.demo_data import load_demo as load
-    from casework.worker import build_deps, build_relay, build_worker, relaying, stop_worker
+    from casework.worker import build_deps, build_relay, build_worker, relaying, run_until
 
-    stop = asyncio.create_task(stopper.wait())
+    stop = stopper.attach()
     engine = make_engine(settings.database_url)
     if load_demo:
         async with make_session_factory(engine)() as db, db.begin():
@@ -166,18 +166,22 @@ async def serve(settings: Settings, stopper: Stopper, *, load_demo: bool) -> Non
         log_level="info",
         timeout_graceful_shutdown=API_GRACE_SECONDS,
     )
-    server = ApiServer(config)
     async with relaying(build_relay(settings, deps)):
-        api, running = asyncio.create_task(server.serve()), asyncio.create_task(worker.run())
-        await asyncio.wait({stop, api, running}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        server.should_exit = True
-        await stop_worker(worker, running)
-        await asyncio.wait({api}, timeout=API_GRACE_SECONDS)
+        await asyncio.gather(run_until(worker, stop), serve_until(ApiServer(config), stop))
     await engine.dispose()
-    for part in (api, running):  # one of them ended on its own: say why
-        if part.done() and not part.cancelled() and part.exception():
-            raise part.exception()
+
+
+async def serve_until(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    """Serve the API until `stop` is set (the server ending sets it too), then give open
+    requests API_GRACE_SECONDS. Re-raises the server's failure (say, its port in use)."""
+    serving = asyncio.create_task(server.serve())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    server.should_exit = True
+    await asyncio.wait({serving}, timeout=API_GRACE_SECONDS + 1)
+    if serving.done() and not serving.cancelled() and serving.exception():
+        raise serving.exception()
 
 
 def run_dev(*, load_demo: bool = True, ports: Ports = Ports()) -> None:

@@ -68,9 +68,14 @@ def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
     )
 
 
-async def stop_worker(worker: Worker, running: asyncio.Task) -> None:
-    """Shut down the worker whose `run()` is the task `running`, never waiting longer than
-    its graceful time and STOP_GRACE: then its run is cancelled, whatever it still holds."""
+async def run_until(worker: Worker, stop: asyncio.Event) -> None:
+    """Run the worker until `stop` is set (the worker failing sets it too), then shut it down
+    without waiting longer than its graceful time and STOP_GRACE: after that its run is
+    cancelled, whatever it still holds. Re-raises the worker's failure."""
+    running = asyncio.create_task(worker.run())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
     shutdown = asyncio.create_task(worker.shutdown())
     await asyncio.wait({running}, timeout=(GRACEFUL_SHUTDOWN + STOP_GRACE).total_seconds())
     if not running.done():
@@ -78,6 +83,8 @@ async def stop_worker(worker: Worker, running: asyncio.Task) -> None:
         running.cancel()
         shutdown.cancel()
         await asyncio.wait({running})
+    if not running.cancelled() and running.exception():
+        raise running.exception()
 
 
 def build_relay(settings: Settings, deps: Deps) -> OutboxRelay:
@@ -115,13 +122,7 @@ async def run_worker(settings: Settings | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):  # a supervisor's stop, or Ctrl-C
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with relaying(build_relay(settings, deps)):
-        running = asyncio.create_task(worker.run())
-        stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        await stop_worker(worker, running)
-    if not running.cancelled() and running.exception():
-        raise running.exception()
+        await run_until(worker, stop)
 
 
 def main() -> None:

@@ -368,6 +368,9 @@ def test_ctrl_c_stops_casework_dev_within_seconds_with_a_step_retrying(casework_
     time.sleep(2)  # the note's step is failing and being retried now
     took = dev.interrupt(within=12)
     print(f"stopped in {took:.1f}s")
+    # Cleanly: the worker let go of the stuck step; the watchdog had nothing to kill.
+    log = (dev.home / "dev.log").read_text()
+    assert "Casework stopped" in log and "killing" not in log, dev.log_tail()
     with socket.socket() as probe:  # the Temporal port is free for the next start
         # As the dev server binds: its old connections may linger in TIME_WAIT.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
