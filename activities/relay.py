@@ -22,10 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import psycopg
 from sqlalchemy import Row, bindparam, or_, select, update
@@ -42,9 +42,6 @@ CHANNEL = "casework_outbox"
 MAX_ATTEMPTS = 50
 FIRST_RETRY_SECONDS = 1.0
 LAST_RETRY_SECONDS = 300.0
-# Fault-injection seam for the crash tests (never set in production): pause after a row is
-# sent and committed, so a test can kill the process at exactly that moment.
-PAUSE_AFTER_SEND = float(os.environ.get("CASEWORK_FAULT_PAUSE_AFTER_SEND", "0") or 0)
 
 
 class Busy(Exception):
@@ -65,13 +62,19 @@ _MARK = update(_ROWS).where(_ROWS.c.id == bindparam("nid"))
 
 
 async def deliver(
-    deps: Deps, notification_id: str, *, accepted: bool, on_accepted: Callable[[], None]
+    deps: Deps,
+    notification_id: str,
+    *,
+    accepted: bool,
+    on_accepted: Callable[[], None],
+    before_mark: Callable[[], Awaitable[None]] | None = None,
 ) -> str:
     """Send one row under its row lock and mark it in the same transaction.
 
     Returns sent | failed | skipped (already sent or failed). `accepted` says the server
     took this mail on an earlier try whose commit failed: the row is only marked.
-    `on_accepted` is called the moment the server has the mail, before the commit.
+    `on_accepted` is called the moment the server has the mail, before the commit;
+    `before_mark` (tests only) is awaited right after it.
     Raises Busy when another sender holds the row, TransientMailError after recording a
     transient refusal (the row is tried again at its `next_attempt_at`).
     """
@@ -93,10 +96,11 @@ async def deliver(
             message_id=row.message_id,
             headers={"X-Casework-Case": row.context["case"]["number"]},
         )
-        if accepted:
-            await conn.execute(_MARK, _sent(nid, rendered.subject, row.attempts))
-            return "sent"
+        # The try that the server accepted counts, though its own commit was lost.
         attempts = row.attempts + 1
+        if accepted:
+            await conn.execute(_MARK, _sent(nid, rendered.subject, attempts))
+            return "sent"
         try:
             await asyncio.to_thread(deps.mailer.send, message)
         except PermanentMailError as err:
@@ -120,6 +124,8 @@ async def deliver(
             await db.commit()
             raise
         on_accepted()
+        if before_mark is not None:
+            await before_mark()
         await conn.execute(_MARK, _sent(nid, rendered.subject, attempts))
     return "sent"
 
@@ -153,11 +159,6 @@ async def _failed(conn: AsyncConnection, row: Row, attempts: int, why: str) -> N
         )
 
 
-async def fault_pause() -> None:
-    if PAUSE_AFTER_SEND:
-        await asyncio.sleep(PAUSE_AFTER_SEND)
-
-
 class OutboxRelay:
     """Sends pending outbox rows with `senders` mails in flight; runs until cancelled."""
 
@@ -169,6 +170,7 @@ class OutboxRelay:
         senders: int = 4,
         poll_seconds: float = 1.0,
         batch: int = 200,
+        before_mark: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.deps = deps
         self.listen_conninfo = listen_conninfo
@@ -176,6 +178,9 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.accepted: set[str] = set()  # sent, but the commit that marks them failed
+        # A seam for the fault tests, None in production: awaited with a row's id between
+        # the server's 250 and the commit that marks the row, where a test breaks that commit.
+        self.before_mark = before_mark
         self.wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -228,12 +233,14 @@ class OutboxRelay:
         return settled
 
     async def send_one(self, notification_id: str) -> bool:
+        hook = self.before_mark
         try:
-            status = await deliver(
+            await deliver(
                 self.deps,
                 notification_id,
                 accepted=notification_id in self.accepted,
                 on_accepted=lambda: self.accepted.add(notification_id),
+                before_mark=partial(hook, notification_id) if hook else None,
             )
         except Busy:
             return False
@@ -244,8 +251,6 @@ class OutboxRelay:
             log.warning("notification %s: %s", notification_id, err)
             return False
         self.accepted.discard(notification_id)
-        if status == "sent":
-            await fault_pause()
         return True
 
     async def _listen(self) -> None:

@@ -11,11 +11,19 @@ app = typer.Typer(help="Casework: customer service in which every case is a dura
 
 
 @app.command()
-def dev(demo: bool = typer.Option(True, help="Load the demo data set (once).")) -> None:
-    """Start everything locally: PostgreSQL, Temporal (+UI), SMTP sink, worker and API."""
-    from casework.dev import run_dev
+def dev(
+    demo: bool = typer.Option(True, help="Load the demo data set (once)."),
+    temporal_port: int = typer.Option(7233, help="The Temporal dev server's gRPC port."),
+    temporal_ui_port: int = typer.Option(8233, help="The Temporal Web UI's port."),
+    smtp_port: int = typer.Option(1025, help="The SMTP sink's port."),
+) -> None:
+    """Start everything locally: PostgreSQL, Temporal (+UI), SMTP sink, worker and API.
 
-    run_dev(load_demo=demo)
+    The API listens on CASEWORK_API_PORT (8000); data stays in CASEWORK_HOME (.casework).
+    Ctrl-C (or SIGTERM) stops it all within seconds; a second one stops it at once."""
+    from casework.dev import Ports, run_dev
+
+    run_dev(load_demo=demo, ports=Ports(temporal_port, temporal_ui_port, smtp_port))
 
 
 @app.command()

