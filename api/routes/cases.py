@@ -139,7 +139,7 @@ async def check_requester(db, who: Principal, body: CaseCreate) -> dict:
     """Who the case is for, checked against what exists and what the caller may act for."""
     fields = body.model_dump(exclude={"email", "name", "category"})
     fields["category"] = body.category.model_dump(exclude_none=True) if body.category else {}
-    fields["requester_email"] = body.email.lower() if body.email else None
+    fields["requester_email"] = body.email
     fields["requester_name"] = body.name
     if who.is_customer:
         for internal in ("priority", "queue", "required_skills", "parent_case_id"):

@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
+from api.schemas.email import Email
 from api.schemas.strict import StrictInput
 
 Channel = Literal["email", "phone", "chat", "portal", "social", "api", "event"]
@@ -35,7 +36,7 @@ class CaseCreate(StrictInput):
     contact_id: uuid.UUID | None = None
     account_id: uuid.UUID | None = None
     consumer_id: uuid.UUID | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     name: Name | None = Field(None, description="The requester's name, when opened by email")
     product_id: uuid.UUID | None = None
     asset_id: uuid.UUID | None = None

@@ -5,7 +5,6 @@ from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -17,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.schemas.email import Email
 from api.schemas.strict import StrictInput
 from workflows.calendar import validate_schedule
 
@@ -41,23 +41,8 @@ def text(max_length: int, min_length: int = 1):
     ]
 
 
-def _email(value: str) -> str:
-    try:
-        # test_environment admits the reserved .test domain that development setups use.
-        validate_email(value, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as err:
-        raise ValueError(str(err)) from None
-    return value.lower()
-
-
 Name = text(200)
 Label = text(100)
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=320),
-    AfterValidator(_email),
-    Field(json_schema_extra={"format": "email"}),
-]
 Phone = text(40)
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
