@@ -3,7 +3,7 @@
 import base64
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -24,7 +24,8 @@ def decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, row_id = json.loads(raw)
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
+        # Only an aware time PostgreSQL can hold (in UTC) is a cursor we made.
+        return datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(row_id)
     except Exception as err:
         raise Problem(
             422, "the cursor is not valid", errors=[{"loc": ["query", "cursor"]}]

@@ -2,15 +2,16 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, Field, StringConstraints
 
 from api.schemas.email import Email
 from api.schemas.strict import StrictInput
+from workflows.vocabulary import CaseState, Channel
 
-Channel = Literal["email", "phone", "chat", "portal", "social", "api", "event"]
-State = Literal["new", "open", "awaiting_info", "resolved", "closed", "cancelled"]
+INT4_MAX = 2**31 - 1  # timeline event ids are PostgreSQL integers
 Priority = Annotated[int, Field(ge=1, le=4)]
 # Subjects end up in email headers: one line, no control characters.
 Subject = Annotated[
@@ -73,7 +74,7 @@ class CaseRead(BaseModel):
     id: uuid.UUID
     number: str
     workflow_id: str
-    state: State
+    state: CaseState
     priority: int
     channel: str
     subject: str
@@ -115,6 +116,10 @@ class EventRead(BaseModel):
     public: bool
     body: str | None
     data: dict
+
+
+# A timeline cursor is the last event id seen; one PostgreSQL cannot hold is not an id (422).
+EventCursorQ = Annotated[int | None, Query(ge=0, le=INT4_MAX)]
 
 
 class EventPage(BaseModel):

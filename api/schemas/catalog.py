@@ -19,10 +19,11 @@ from pydantic import (
 from api.schemas.email import Email
 from api.schemas.strict import StrictInput
 from workflows.calendar import validate_schedule
+from workflows.vocabulary import ACTIVE, CaseState, Channel, SlaKind
 
 T = TypeVar("T")
 MAX_DURATION = 31_536_000
-CHANNELS = ("email", "phone", "chat", "portal", "social", "api", "event")
+CHANNELS = tuple(Channel)
 AgentStatus = Literal["available", "away", "offline"]
 
 
@@ -234,11 +235,11 @@ class ScheduleRead(Output):
 
 class SlaDefinitionCreate(Input):
     name: Name
-    kind: Literal["response", "resolution"]
+    kind: SlaKind
     duration_seconds: int = Field(ge=1, le=MAX_DURATION)
     schedule_id: uuid.UUID | None = None
     warn_at: list[Annotated[float, Field(gt=0, lt=1)]] = Field([0.5, 0.75], max_length=10)
-    pause_on: list[Literal["new", "open", "awaiting_info"]] = Field(["awaiting_info"], max_length=3)
+    pause_on: list[Literal[ACTIVE]] = Field([CaseState.AWAITING_INFO], max_length=len(ACTIVE))
     default_for_priority: int | None = Field(None, ge=1, le=4)
 
     @field_validator("warn_at", "pause_on")
@@ -458,3 +459,20 @@ class SlaPreview(Input):
 
 class SlaPreviewRead(BaseModel):
     due_at: datetime
+
+
+# --------------------------------------------------------------------------- queues
+
+
+class QueueCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[\w.-]+$")
+    description: str | None = Field(None, max_length=300)
+    escalation_queue: str | None = Field(None, min_length=1, max_length=80, pattern=r"^[\w.-]+$")
+
+
+class QueueRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    description: str | None
+    escalation_queue: str | None

@@ -1,0 +1,24 @@
+"""Category rules: a new case that matches one spawns a work order at intake."""
+
+import uuid
+
+from sqlalchemy import select
+
+from api.pagination import page, result
+from api.schemas.field_service import FieldServiceRuleCreate, FieldServiceRuleRead
+from api.services.catalog.common import save
+from models.field_service import FieldServiceRule
+
+
+async def create(*, db, body: FieldServiceRuleCreate) -> FieldServiceRuleRead:
+    fields = body.model_dump()
+    fields["category"] = body.category.model_dump(exclude_none=True)
+    rule = FieldServiceRule(id=uuid.uuid4(), **fields)
+    await save(db, rule, conflict="the rule conflicts with an existing one")
+    return FieldServiceRuleRead.model_validate(rule)
+
+
+async def list_page(*, db, limit: int, cursor: str | None) -> dict:
+    query = page(select(FieldServiceRule), FieldServiceRule, limit, cursor)
+    rows = (await db.execute(query)).scalars()
+    return result(list(rows), limit, FieldServiceRuleRead.model_validate)
