@@ -24,8 +24,11 @@ def decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, row_id = json.loads(raw)
-        # Only an aware time PostgreSQL can hold (in UTC) is a cursor we made.
-        return datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(row_id)
+        at = datetime.fromisoformat(at)
+        if at.tzinfo is None:
+            raise ValueError("a cursor's time has an offset")
+        # Only a time PostgreSQL can hold (in UTC) is a cursor we made.
+        return at.astimezone(UTC), uuid.UUID(row_id)
     except Exception as err:
         raise Problem(
             422, "the cursor is not valid", errors=[{"loc": ["query", "cursor"]}]
