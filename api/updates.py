@@ -4,7 +4,8 @@ for, and never an answer that contradicts what the workflow recorded."""
 import asyncio
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from temporalio.client import (
@@ -25,6 +26,60 @@ UPDATE_TIMEOUT = timedelta(seconds=20)  # the request's whole budget; then 429 o
 # requests do not all come back at once.
 FIRST_BACKOFF, MAX_BACKOFF = 0.05, 1.0
 RETRY_AFTER = "1"  # seconds, when the budget is spent and the case is still busy
+# The server also aborts admitted updates now and then (UNAVAILABLE "workflow update was
+# aborted", e.g. when a burst makes it drop the workflow's cached state) and the client's own
+# retries may run out: resending the same update id is safe, so it is resent, but only for
+# this part of the budget, since UNAVAILABLE is also what a stopped server answers.
+UNAVAILABLE_BUDGET = timedelta(seconds=8)
+RETRIED = {RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE}
+
+
+# Fewer than the server admits, so one API process alone never meets its limit: the rest
+# wait here, in order, instead of being refused and retried.
+IN_FLIGHT_PER_WORKFLOW = 8
+
+
+class Busy(Exception):
+    """No slot for another update on this workflow within the request's budget."""
+
+
+class WorkflowGate:
+    """At most `size` updates in flight per workflow from this process; the rest wait."""
+
+    def __init__(self, size: int = IN_FLIGHT_PER_WORKFLOW) -> None:
+        self.size = size
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}  # with how many use it
+
+    @asynccontextmanager
+    async def slot(self, workflow_id: str, timeout: float) -> AsyncIterator[None]:
+        semaphore, users = self._slots.get(workflow_id) or (asyncio.Semaphore(self.size), 0)
+        self._slots[workflow_id] = (semaphore, users + 1)
+        try:
+            try:
+                await asyncio.wait_for(semaphore.acquire(), max(timeout, 0))
+            except TimeoutError:
+                raise Busy(workflow_id) from None
+            try:
+                yield
+            finally:
+                semaphore.release()
+        finally:
+            semaphore, users = self._slots[workflow_id]
+            if users == 1:
+                del self._slots[workflow_id]
+            else:
+                self._slots[workflow_id] = (semaphore, users - 1)
+
+
+gate = WorkflowGate()
+
+
+def busy(what: str) -> Problem:
+    return Problem(
+        429,
+        f"the {what} is busy with other requests; try again",
+        headers={"Retry-After": RETRY_AFTER},
+    )
 
 
 def backoff(attempt: int) -> float:
@@ -57,6 +112,22 @@ async def run_update(
     update_id = update_id or f"{action}-{uuid.uuid4()}"
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout.total_seconds()
+    try:
+        async with gate.slot(getattr(handle, "id", ""), deadline - loop.time()):
+            return await _send(
+                handle, update, arg, update_id, what, missing_ok, applied, deadline, timeout
+            )
+    except Busy:
+        if applied is not None and await applied(update_id):
+            return True
+        raise busy(what) from None
+
+
+async def _send(handle, update, arg, update_id, what, missing_ok, applied, deadline, timeout):
+    """Send the update until it is answered, retrying what the server may answer a busy
+    workflow (see run_update)."""
+    loop = asyncio.get_running_loop()
+    unavailable_until = loop.time() + min(timeout, UNAVAILABLE_BUDGET).total_seconds()
     attempt = 0
     while True:
         left = timedelta(seconds=max(deadline - loop.time(), 0.1))
@@ -70,19 +141,22 @@ async def run_update(
                 return True
             raise  # 503: the same update id (an Idempotency-Key) makes a retry safe
         except RPCError as err:
-            if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+            if err.status in RETRIED:
                 pause = backoff(attempt)
                 attempt += 1
-                if loop.time() + pause < deadline:
+                until = (
+                    deadline
+                    if err.status == RPCStatusCode.RESOURCE_EXHAUSTED
+                    else unavailable_until
+                )
+                if loop.time() + pause < until:
                     await asyncio.sleep(pause)
                     continue
                 if applied is not None and await applied(update_id):
                     return True
-                raise Problem(
-                    429,
-                    f"the {what} is busy with other requests; try again",
-                    headers={"Retry-After": RETRY_AFTER},
-                ) from err
+                if err.status == RPCStatusCode.UNAVAILABLE:
+                    raise  # 503: the engine is not answering
+                raise busy(what) from err
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
             if applied is not None and await applied(update_id):
