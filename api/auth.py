@@ -113,3 +113,11 @@ def require(principal: Principal, *roles: str) -> None:
     """403 unless the caller has one of `roles` (admin may do everything)."""
     if principal.role != Role.ADMIN and principal.role not in roles:
         raise Problem(403, f"role {principal.role!r} may not do this")
+
+
+def require_self_or_supervisor(principal: Principal, role: Role, subject_id, message: str) -> None:
+    """403 (with `message`) unless the caller is that `role` person themselves, a supervisor
+    or admin: people set their own availability, supervisors anyone's."""
+    own = principal.role == role and principal.subject_id == subject_id
+    if not own and principal.role not in (Role.ADMIN, Role.SUPERVISOR):
+        raise Problem(403, message)

@@ -3,11 +3,12 @@
 import uuid
 
 from fastapi import APIRouter
+from sqlalchemy import select
 
 from api.deps import Reader, SessionDep
-from api.pagination import CursorQ, LimitQ, result
+from api.pagination import CursorQ, LimitQ, read_page
 from api.schemas.catalog import Page
-from api.services.catalog.common import one, page_of
+from api.services.catalog.common import one
 
 
 def collection(router: APIRouter, path: str, model, read, tag: str, *, with_get: bool = True):
@@ -15,7 +16,7 @@ def collection(router: APIRouter, path: str, model, read, tag: str, *, with_get:
 
     @router.get(f"/{path}", response_model=Page[read], tags=[tag], summary=f"List {path}")
     async def list_items(db: SessionDep, _: Reader, limit: LimitQ = 50, cursor: CursorQ = None):
-        return result(await page_of(db, model, limit, cursor), limit, read.model_validate)
+        return await read_page(db, select(model), model, limit, cursor, read.model_validate)
 
     if with_get:
 

@@ -1,4 +1,5 @@
-"""Keyset pagination: `limit` and an opaque `cursor` over (created_at, id)."""
+"""Lists: keyset pagination (`limit` and an opaque `cursor` over (created_at, id)) and
+equality filters."""
 
 import base64
 import json
@@ -35,6 +36,14 @@ def decode(cursor: str) -> tuple[datetime, uuid.UUID]:
         ) from err
 
 
+def equal(query: Select, columns, values: dict) -> Select:
+    """A list's filters: each value given (not None) must equal its column."""
+    for name, value in values.items():
+        if value is not None:
+            query = query.where(getattr(columns, name) == value)
+    return query
+
+
 def page(query: Select, model, limit: int, cursor: str | None) -> Select:
     if cursor:
         at, row_id = decode(cursor)
@@ -54,3 +63,9 @@ def cut(rows: list, limit: int) -> tuple[list, str | None]:
 def result(rows: list, limit: int, to_item) -> dict:
     rows, nxt = cut(rows, limit)
     return {"items": [to_item(r) for r in rows], "next_cursor": nxt}
+
+
+async def read_page(db, query: Select, model, limit: int, cursor: str | None, to_item) -> dict:
+    """One page of `query`'s rows (of `model`, in keyset order), each made an item."""
+    rows = (await db.execute(page(query, model, limit, cursor))).scalars().all()
+    return result(list(rows), limit, to_item)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from temporalio.service import RPCError
 
 from api.auth import COOKIE, Principal
-from api.deps import LoginRequired
+from api.deps import ClientDep, LoginRequired, PagePrincipal, SessionDep
 from api.errors import TITLES, Problem
 from api.schemas.cases import ActionBody
 from api.services.actions import run_action
@@ -223,6 +223,28 @@ def first_error(err: ValidationError) -> str:
 
 
 # ----- actions from forms ----------------------------------------------------------------
+
+
+def action_route(router: APIRouter, prefix: str, offered: tuple[Action, ...], audience) -> None:
+    """POST {prefix}/cases/{case_id}/actions/{action}: one of the `offered` actions, taken from
+    a form by a caller of the `audience` roles, answered by a redirect to the case page."""
+
+    @router.post(prefix + "/cases/{case_id}/actions/{action}")
+    async def act(
+        request: Request,
+        case_id: uuid.UUID,
+        action: str,
+        db: SessionDep,
+        client: ClientDep,
+        who: PagePrincipal,
+    ):
+        need(who, audience)
+        if action not in offered:
+            raise Problem(404, f"no such action {action!r}")
+        url = f"{prefix}/cases/{case_id}"
+        return await act_from_form(
+            request, db=db, client=client, who=who, case_id=case_id, action=Action(action), url=url
+        )
 
 
 async def act_from_form(

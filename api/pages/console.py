@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi import Request
 
 from api import visibility
-from api.deps import ClientDep, PagePrincipal, SessionDep
-from api.errors import Problem
-from api.pages.base import act_from_form, need, page_router, render
+from api.deps import PagePrincipal, SessionDep
+from api.pages.base import action_route, need, page_router, render
 from api.services import cases, console
 from api.services.people import agent_names
 from models.cases import CaseEvent
@@ -99,24 +98,4 @@ async def console_case(request: Request, case_id: uuid.UUID, db: SessionDep, who
     return render(request, "console_case.html", context)
 
 
-@router.post("/console/cases/{case_id}/actions/{action}")
-async def console_act(
-    request: Request,
-    case_id: uuid.UUID,
-    action: str,
-    db: SessionDep,
-    client: ClientDep,
-    who: PagePrincipal,
-):
-    need(who, STAFF)
-    if action not in CONSOLE_ACTIONS:
-        raise Problem(404, f"no such action {action!r}")
-    return await act_from_form(
-        request,
-        db=db,
-        client=client,
-        who=who,
-        case_id=case_id,
-        action=Action(action),
-        url=f"/console/cases/{case_id}",
-    )
+action_route(router, "/console", CONSOLE_ACTIONS, STAFF)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from api.auth import Principal
 from api.deps import ClientDep, PagePrincipal, SessionDep, SessionsDep, SettingsDep
 from api.errors import Problem
-from api.pages.base import act_from_form, back, first_error, need, page_router, render
+from api.pages.base import action_route, back, first_error, need, page_router, render
 from api.schemas.cases import CaseCreate
 from api.services import cases, intake
 from api.services.catalog import knowledge
@@ -161,24 +161,4 @@ async def portal_case(request: Request, case_id: uuid.UUID, db: SessionDep, who:
     return render(request, "portal_case.html", context)
 
 
-@router.post("/portal/cases/{case_id}/actions/{action}")
-async def portal_act(
-    request: Request,
-    case_id: uuid.UUID,
-    action: str,
-    db: SessionDep,
-    client: ClientDep,
-    who: PagePrincipal,
-):
-    need(who, CUSTOMERS)
-    if action not in PORTAL_ACTIONS:
-        raise Problem(404, f"no such action {action!r}")
-    return await act_from_form(
-        request,
-        db=db,
-        client=client,
-        who=who,
-        case_id=case_id,
-        action=Action(action),
-        url=f"/portal/cases/{case_id}",
-    )
+action_route(router, "/portal", PORTAL_ACTIONS, CUSTOMERS)

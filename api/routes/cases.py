@@ -134,6 +134,19 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+async def _act(db, client, who, case_id, action: Action, fields: dict, key: str | None):
+    view = await run_action(
+        db=db,
+        client=client,
+        who=who,
+        case_id=case_id,
+        action=action,
+        fields=fields,
+        idempotency_key=key,
+    )
+    return case_views.answer(view)
+
+
 # Registered before the generic action route, so that their own bodies are validated.
 @router.post(
     "/cases/{case_id}/actions/request-field-service",
@@ -160,16 +173,10 @@ async def request_field_service(
         territory=body.territory,
         auto_resolve=body.auto_resolve,
     )
-    view = await run_action(
-        db=db,
-        client=client,
-        who=who,
-        case_id=case_id,
-        action=Action.REQUEST_FIELD_SERVICE,
-        fields={"request": request},
-        idempotency_key=idempotency_key,
+    fields = {"request": request}
+    return await _act(
+        db, client, who, case_id, Action.REQUEST_FIELD_SERVICE, fields, idempotency_key
     )
-    return case_views.answer(view)
 
 
 @router.post(
@@ -188,16 +195,8 @@ async def escalate_itsm(
 ):
     body = body or ItsmBody()
     escalation = ItsmEscalation(body.summary, body.urgency, body.impact, body.auto_resolve)
-    view = await run_action(
-        db=db,
-        client=client,
-        who=who,
-        case_id=case_id,
-        action=Action.ESCALATE_ITSM,
-        fields={"escalation": escalation},
-        idempotency_key=idempotency_key,
-    )
-    return case_views.answer(view)
+    fields = {"escalation": escalation}
+    return await _act(db, client, who, case_id, Action.ESCALATE_ITSM, fields, idempotency_key)
 
 
 @router.post(
@@ -218,13 +217,4 @@ async def act(
     fields = (body or ActionBody()).model_dump(exclude_none=True)
     if "agent_id" in fields:
         fields["agent_id"] = str(fields["agent_id"])
-    view = await run_action(
-        db=db,
-        client=client,
-        who=who,
-        case_id=case_id,
-        action=action,
-        fields=fields,
-        idempotency_key=idempotency_key,
-    )
-    return case_views.answer(view)
+    return await _act(db, client, who, case_id, action, fields, idempotency_key)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from api import case_views, visibility
 from api.auth import Principal
 from api.errors import not_found
-from api.pagination import cut, page
+from api.pagination import cut, equal, page
 from models.cases import Case, CaseEvent, Notification
 from workflows.vocabulary import ACTIVE, Role
 
@@ -58,10 +58,9 @@ async def get(*, db, who: Principal, case_id: uuid.UUID) -> dict:
 async def list_views(*, db, who: Principal, filters: dict, limit: int, cursor: str | None) -> dict:
     """A page of the views of the cases the caller may see, filtered by column values."""
     columns = case_views.cases.c
-    query = case_views.VIEW_SELECT.where(await visibility.case_filter(db, who))
-    for name, value in filters.items():
-        if value is not None:
-            query = query.where(columns[name] == value)
+    query = equal(
+        case_views.VIEW_SELECT.where(await visibility.case_filter(db, who)), columns, filters
+    )
     rows, next_cursor = cut((await db.execute(page(query, columns, limit, cursor))).all(), limit)
     items = await case_views.views(db, rows, datetime.now(UTC))
     return {"items": items, "next_cursor": next_cursor}

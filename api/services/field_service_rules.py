@@ -4,7 +4,7 @@ import uuid
 
 from sqlalchemy import select
 
-from api.pagination import page, result
+from api.pagination import read_page
 from api.schemas.field_service import FieldServiceRuleCreate, FieldServiceRuleRead
 from api.services.catalog.common import save
 from models.field_service import FieldServiceRule
@@ -19,6 +19,7 @@ async def create(*, db, body: FieldServiceRuleCreate) -> FieldServiceRuleRead:
 
 
 async def list_page(*, db, limit: int, cursor: str | None) -> dict:
-    query = page(select(FieldServiceRule), FieldServiceRule, limit, cursor)
-    rows = (await db.execute(query)).scalars()
-    return result(list(rows), limit, FieldServiceRuleRead.model_validate)
+    query = select(FieldServiceRule)
+    return await read_page(
+        db, query, FieldServiceRule, limit, cursor, FieldServiceRuleRead.model_validate
+    )

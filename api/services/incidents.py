@@ -8,7 +8,7 @@ from temporalio.client import Client
 
 from api.auth import Principal
 from api.errors import Problem, not_found
-from api.pagination import page, result
+from api.pagination import equal, read_page
 from api.schemas.field_service import IncidentRead, IncidentStatusBody
 from api.updates import run_update
 from models.cases import Case
@@ -42,13 +42,8 @@ async def list_page(
     limit: int,
     cursor: str | None,
 ) -> dict:
-    query = select(Incident)
-    if case_id is not None:
-        query = query.where(Incident.case_id == case_id)
-    if state is not None:
-        query = query.where(Incident.state == state)
-    rows = (await db.execute(page(query, Incident, limit, cursor))).scalars().all()
-    return result(list(rows), limit, IncidentRead.model_validate)
+    query = equal(select(Incident), Incident, {"case_id": case_id, "state": state})
+    return await read_page(db, query, Incident, limit, cursor, IncidentRead.model_validate)
 
 
 async def report(

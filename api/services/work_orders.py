@@ -7,7 +7,7 @@ from temporalio.client import Client
 
 from api.auth import Principal, require
 from api.errors import Problem, not_found
-from api.pagination import page, result
+from api.pagination import equal, read_page
 from api.schemas.field_service import WorkOrderActionBody, WorkOrderRead
 from api.updates import run_update
 from models.field_service import WorkOrder
@@ -50,12 +50,9 @@ async def list_page(
     limit: int,
     cursor: str | None,
 ) -> dict:
-    query = mine(select(WorkOrder), who)
-    for column, value in (("state", state), ("case_id", case_id), ("technician_id", technician_id)):
-        if value is not None:
-            query = query.where(getattr(WorkOrder, column) == value)
-    rows = (await db.execute(page(query, WorkOrder, limit, cursor))).scalars().all()
-    return result(list(rows), limit, WorkOrderRead.model_validate)
+    filters = {"state": state, "case_id": case_id, "technician_id": technician_id}
+    query = equal(mine(select(WorkOrder), who), WorkOrder, filters)
+    return await read_page(db, query, WorkOrder, limit, cursor, WorkOrderRead.model_validate)
 
 
 async def act(

@@ -4,9 +4,9 @@ import uuid
 
 from fastapi import APIRouter
 
+from api.auth import require_self_or_supervisor
 from api.collections import collection
 from api.deps import ClientDep, CurrentPrincipal, SessionDep, SettingsDep, Supervisor, Writer
-from api.errors import Problem
 from api.schemas.catalog import AgentAvailability, AgentCreate, AgentRead, AgentUpdate
 from api.services.catalog import people
 from models.people import Agent
@@ -51,9 +51,9 @@ async def set_availability(
     settings: SettingsDep,
     principal: CurrentPrincipal,
 ):
-    own = principal.role == Role.AGENT and principal.subject_id == agent_id
-    if not own and principal.role not in (Role.ADMIN, Role.SUPERVISOR):
-        raise Problem(403, "an agent may change only their own availability")
+    require_self_or_supervisor(
+        principal, Role.AGENT, agent_id, "an agent may change only their own availability"
+    )
     return await people.set_agent_status(
         db=db, client=client, task_queue=settings.task_queue, agent_id=agent_id, status=body.status
     )

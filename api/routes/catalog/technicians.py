@@ -5,9 +5,9 @@ import uuid
 
 from fastapi import APIRouter
 
+from api.auth import require_self_or_supervisor
 from api.collections import collection
 from api.deps import ClientDep, CurrentPrincipal, SessionDep, SettingsDep, Writer
-from api.errors import Problem
 from api.schemas.catalog import TechnicianCreate, TechnicianRead
 from api.schemas.field_service import TechnicianAvailability
 from api.services.catalog import people
@@ -38,9 +38,9 @@ async def set_technician_availability(
     settings: SettingsDep,
     who: CurrentPrincipal,
 ):
-    own = who.role == Role.TECHNICIAN and who.subject_id == technician_id
-    if not own and who.role not in (Role.ADMIN, Role.SUPERVISOR):
-        raise Problem(403, "a technician may change only their own availability")
+    require_self_or_supervisor(
+        who, Role.TECHNICIAN, technician_id, "a technician may change only their own availability"
+    )
     return await people.set_technician_status(
         db=db,
         client=client,

@@ -7,7 +7,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Problem, not_found
-from api.pagination import page
 
 UNIQUE_VIOLATION = "23505"
 
@@ -60,8 +59,3 @@ async def one(db: AsyncSession, model, item_id: uuid.UUID):
     if obj is None:
         raise not_found(label(model))
     return obj
-
-
-async def page_of(db: AsyncSession, model, limit: int, cursor: str | None) -> list:
-    """One page of a table's rows in keyset order (one more than `limit`: see pagination.cut)."""
-    return list((await db.scalars(page(select(model), model, limit, cursor))).all())

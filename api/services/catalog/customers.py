@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.pagination import page
 from api.schemas.catalog import (
     AccountCreate,
     AccountRead,
@@ -20,7 +21,7 @@ from api.schemas.catalog import (
     TeamMemberCreate,
     TeamMemberRead,
 )
-from api.services.catalog.common import check_refs, one, page_of, save
+from api.services.catalog.common import check_refs, one, save
 from models.customers import Account, AccountContact, Asset, Consumer, Contact, Product
 from models.people import AccountTeamMember, Agent
 
@@ -95,7 +96,7 @@ async def create_contact(*, db: AsyncSession, body: ContactCreate) -> ContactRea
 
 async def contacts(*, db: AsyncSession, limit: int, cursor: str | None) -> tuple[list, dict]:
     """A page of contacts (one more than `limit`) and their account links."""
-    rows = await page_of(db, Contact, limit, cursor)
+    rows = list((await db.scalars(page(select(Contact), Contact, limit, cursor))).all())
     return rows, await links_of(db, [c.id for c in rows])
 
 
