@@ -15,6 +15,7 @@ from api.auth import COOKIE, Principal, cached_principal, principal_for, require
 from api.errors import Problem, unavailable
 from api.services.people import person_name
 from casework.settings import Settings
+from workflows.vocabulary import Role
 
 log = logging.getLogger("casework.api")
 
@@ -122,9 +123,9 @@ def role(*roles: str):
 
 
 Admin = Annotated[Principal, role()]
-Writer = Annotated[Principal, role("integration")]
-Reader = Annotated[Principal, role("supervisor", "agent", "integration")]
-Supervisor = Annotated[Principal, role("supervisor")]
+Writer = Annotated[Principal, role(Role.INTEGRATION)]
+Reader = Annotated[Principal, role(Role.SUPERVISOR, Role.AGENT, Role.INTEGRATION)]
+Supervisor = Annotated[Principal, role(Role.SUPERVISOR)]
 
 
 class LoginRequired(Exception):
