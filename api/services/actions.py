@@ -75,8 +75,9 @@ async def run_action(
     arg = build_input(action, who, fields)
     workflow_id = await running_workflow(db, who, case_id, action, arg)
     update_id = update_id_for(case_id, action, idempotency_key)
-    update = str(action)
-    update, arg = "act", as_act_input(action, arg)  # TODO(core-1.0 merge): drop this line
+    update = str(action)  # each action is its own update, named by the action
+    # TODO(core-1.0 merge): drop when CaseWorkflow has per-action updates
+    update, arg = "act", as_act_input(action, arg)
 
     async def applied(update_id: str) -> bool:
         return await cases.recorded(db, case_id, action, update_id)
