@@ -11,7 +11,25 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import errors, openapi
 from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
-from api.routes import cases, catalog, health, itsm, metrics, pages, sla, tokens, work_orders
+from api.pages import console, login, portal
+from api.routes import cases, health, itsm, metrics, tokens, work_orders
+from api.routes.catalog import (
+    accounts,
+    agents,
+    assets,
+    consumers,
+    contacts,
+    entitlements,
+    field_service_rules,
+    knowledge,
+    products,
+    queues,
+    schedules,
+    skills,
+    sla,
+    sla_definitions,
+    technicians,
+)
 from casework.settings import Settings, get_settings
 from models.db import make_engine, make_read_session_factory, make_session_factory
 
@@ -75,7 +93,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.include_router(health.router)
     # Requests try the routes in this order (no two routers share a path): the busiest first.
-    for module in (cases, tokens, sla, catalog, work_orders, itsm, metrics):
+    for module in (
+        cases,
+        tokens,
+        sla,
+        accounts,
+        contacts,
+        consumers,
+        products,
+        assets,
+        schedules,
+        sla_definitions,
+        entitlements,
+        skills,
+        agents,
+        technicians,
+        knowledge,
+        queues,
+        work_orders,
+        field_service_rules,
+        itsm,
+        metrics,
+    ):
         app.include_router(module.router, prefix="/api/v1")
-    app.include_router(pages.router)
+    for module in (login, console, portal):
+        app.include_router(module.router)
     return app

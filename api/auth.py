@@ -12,10 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import Problem
 from models.auth import ApiToken, hash_token
+from workflows.vocabulary import CUSTOMERS, STAFF, Role
 
 COOKIE = "casework_token"
-STAFF = ("admin", "supervisor", "agent")
-CUSTOMERS = ("contact", "consumer")
 
 
 @dataclass(frozen=True)
@@ -105,12 +104,20 @@ async def ensure_admin_token(db: AsyncSession, token: str) -> None:
     """Store the configured admin token (hashed) so it authenticates like any other."""
     await db.execute(
         insert(ApiToken)
-        .values(id=uuid.uuid4(), token_hash=hash_token(token), role="admin", name="admin")
+        .values(id=uuid.uuid4(), token_hash=hash_token(token), role=Role.ADMIN, name="admin")
         .on_conflict_do_nothing(index_elements=["token_hash"])
     )
 
 
 def require(principal: Principal, *roles: str) -> None:
     """403 unless the caller has one of `roles` (admin may do everything)."""
-    if principal.role != "admin" and principal.role not in roles:
+    if principal.role != Role.ADMIN and principal.role not in roles:
         raise Problem(403, f"role {principal.role!r} may not do this")
+
+
+def require_self_or_supervisor(principal: Principal, role: Role, subject_id, message: str) -> None:
+    """403 (with `message`) unless the caller is that `role` person themselves, a supervisor
+    or admin: people set their own availability, supervisors anyone's."""
+    own = principal.role == role and principal.subject_id == subject_id
+    if not own and principal.role not in (Role.ADMIN, Role.SUPERVISOR):
+        raise Problem(403, message)

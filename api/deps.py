@@ -1,4 +1,5 @@
-"""Request dependencies as Annotated aliases: database session, Temporal client, caller."""
+"""Request dependencies as Annotated aliases: database session, Temporal client, the caller,
+and every auth dependency (role checks for the API, the login check for the pages)."""
 
 import asyncio
 import logging
@@ -10,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from api.auth import COOKIE, Principal, cached_principal
-from api.errors import unavailable
+from api.auth import COOKIE, Principal, cached_principal, principal_for, require
+from api.errors import Problem, unavailable
+from api.services.people import person_name
 from casework.settings import Settings
+from workflows.vocabulary import Role
 
 log = logging.getLogger("casework.api")
 
@@ -107,3 +110,48 @@ SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 ClientDep = Annotated[Client, Depends(get_client)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def role(*roles: str):
+    """A dependency: the caller, when their role is one of `roles` (or admin); else 403."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        require(principal, *roles)
+        return principal
+
+    return Depends(check)
+
+
+Admin = Annotated[Principal, role()]
+Writer = Annotated[Principal, role(Role.INTEGRATION)]
+Reader = Annotated[Principal, role(Role.SUPERVISOR, Role.AGENT, Role.INTEGRATION)]
+Supervisor = Annotated[Principal, role(Role.SUPERVISOR)]
+
+
+class LoginRequired(Exception):
+    """No (valid) token on a page: people are sent to the login form, then back."""
+
+    def __init__(self, next_path: str | None = None) -> None:
+        super().__init__("login required")
+        self.next_path = next_path
+
+
+async def page_principal(request: Request) -> Principal:
+    """The caller of a page (bearer header or cookie), with their name for the header."""
+    token = bearer(request)
+    next_path = request.url.path if request.method == "GET" else None
+    if request.method == "GET" and request.url.query:
+        next_path = f"{next_path}?{request.url.query}"
+    if not token:
+        raise LoginRequired(next_path)
+    async with request.app.state.sessions() as db:
+        try:
+            who = await principal_for(db, token)
+        except Problem as exc:
+            raise LoginRequired(next_path) from exc
+        request.state.who = who
+        request.state.who_name = await person_name(db, who)
+    return who
+
+
+PagePrincipal = Annotated[Principal, Depends(page_principal)]

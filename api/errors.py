@@ -19,6 +19,7 @@ TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    429: "Too many requests",
     503: "Service unavailable",
 }
 
@@ -97,6 +98,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError):
+        if any(
+            tuple(e.get("loc", ()))[:2] == ("path", "action") and e.get("type") == "enum"
+            for e in exc.errors()
+        ):
+            # An action path parameter is an enum in the OpenAPI; one it lacks is no such
+            # endpoint, as before it was one.
+            return problem_response(404, "no such action")
         errors = [
             {
                 "loc": [str(p) for p in e.get("loc", ())],

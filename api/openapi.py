@@ -1,5 +1,5 @@
 """The OpenAPI document, made accurate about errors: every operation may answer the RFC 9457
-problem statuses the app really sends (401, 403, 404, 409, 413, 422, 503), as
+problem statuses the app really sends (401, 403, 404, 409, 413, 422, 429, 503), as
 `application/problem+json`."""
 
 from fastapi import FastAPI
@@ -28,6 +28,8 @@ ERRORS = {
     "422": "The request is not valid",
     "503": "The database or the workflow engine is not answering; retry after Retry-After",
 }
+# Only where a route declares it (those that run a workflow update): the workflow stayed busy.
+BUSY = "The workflow stayed busy with other requests; retry after Retry-After"
 PUBLIC = {"/healthz": ("503",)}  # answers without a token
 
 
@@ -60,6 +62,8 @@ def install(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 for code in codes:
                     responses[code] = problem_response(ERRORS[code])
+                if "429" in responses:
+                    responses["429"] = problem_response(BUSY)
                 if path not in PUBLIC:
                     operation["security"] = [{"bearer": []}]
         app.openapi_schema = schema

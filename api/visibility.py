@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth import Principal
 from models.cases import Case
 from models.customers import Account, AccountContact
+from workflows.vocabulary import STAFF, Role
 
-SEE_ALL = ("admin", "supervisor", "agent", "integration")
+SEE_ALL = (*STAFF, Role.INTEGRATION)
 
 
 async def contact_accounts(db: AsyncSession, contact_id: uuid.UUID) -> list[uuid.UUID]:
@@ -27,10 +28,10 @@ async def contact_accounts(db: AsyncSession, contact_id: uuid.UUID) -> list[uuid
 async def case_filter(db: AsyncSession, who: Principal) -> ColumnElement[bool]:
     if who.role in SEE_ALL:
         return true()
-    if who.role == "contact" and who.subject_id:
+    if who.role == Role.CONTACT and who.subject_id:
         # A contact with no account (yet) still sees the cases they opened themselves.
         own_unaccounted = and_(Case.contact_id == who.subject_id, Case.account_id.is_(None))
         return or_(Case.account_id.in_(await contact_accounts(db, who.subject_id)), own_unaccounted)
-    if who.role == "consumer" and who.subject_id:
+    if who.role == Role.CONSUMER and who.subject_id:
         return Case.consumer_id == who.subject_id
     return false()

@@ -120,12 +120,13 @@ class Queries:
 
         from api.pagination import page
         from models.auth import ApiToken, hash_token
-        from models.cases import OPEN_STATES, Case
+        from models.cases import Case
+        from workflows.vocabulary import ACTIVE
 
         self.dialect = PGDialect_psycopg()
         self.token = select(ApiToken).where(ApiToken.token_hash == hash_token(token))
         self.Case, self.select, self.true, self.page = Case, select, true, page
-        self.open_states = OPEN_STATES
+        self.open_states = ACTIVE
 
     def compile(self, stmt) -> tuple[str, dict]:
         c = stmt.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})

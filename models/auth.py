@@ -8,17 +8,9 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdMixin
+from workflows.vocabulary import TOKEN_ROLES
 
-ROLES = (
-    "admin",
-    "supervisor",
-    "agent",
-    "technician",
-    "integration",
-    "partner",
-    "contact",
-    "consumer",
-)
+ROLES = TOKEN_ROLES  # what a token may be minted for
 
 
 def hash_token(token: str) -> str:

@@ -17,8 +17,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, IdMixin, utcnow
+from workflows.vocabulary import ACTIVE
 
-OPEN_STATES = ("new", "open", "awaiting_info")
+# The partial indexes over active cases; tests/api/test_vocabulary.py checks it names ACTIVE.
+ACTIVE_PREDICATE = text(f"state IN ({', '.join(repr(str(s)) for s in ACTIVE)})")
 case_number_seq = Sequence("case_number_seq", start=1000)
 
 
@@ -34,7 +36,7 @@ class Case(IdMixin, Base):
             "ix_cases_open_queue_due",
             "queue",
             "next_due_at",
-            postgresql_where=text("state IN ('new', 'open', 'awaiting_info')"),
+            postgresql_where=ACTIVE_PREDICATE,
         ),
         # Routing: the waiting line, highest priority then oldest first.
         Index(
@@ -47,7 +49,7 @@ class Case(IdMixin, Base):
         Index(
             "ix_cases_open_by_agent",
             "assigned_agent_id",
-            postgresql_where=text("state IN ('new', 'open', 'awaiting_info')"),
+            postgresql_where=ACTIVE_PREDICATE,
         ),
         Index("ix_cases_account_created", "account_id", "created_at"),
         Index("ix_cases_state_created", "state", "created_at"),
@@ -58,7 +60,7 @@ class Case(IdMixin, Base):
             "state",
             "created_at",
             "id",
-            postgresql_where=text("state IN ('new', 'open', 'awaiting_info')"),
+            postgresql_where=ACTIVE_PREDICATE,
         ),
     )
 

@@ -12,9 +12,6 @@ from workflows.vocabulary import WorkOrderState
 
 work_order_number_seq = Sequence("work_order_number_seq", start=1000)
 
-# The states are workflows/vocabulary.py's; re-exported here for the API's filters.
-WORK_ORDER_STATES = tuple(WorkOrderState)
-
 
 def format_work_order_number(n: int) -> str:
     return f"WO{n:07d}"

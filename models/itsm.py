@@ -7,14 +7,11 @@ from sqlalchemy import ForeignKey, Index, Sequence, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdMixin, utcnow
-from workflows.vocabulary import INCIDENT_REPORTABLE, IncidentState
+from workflows.vocabulary import INCIDENT_OPEN, IncidentState
 
 incident_number_seq = Sequence("incident_number_seq", start=1000)
 
-# The states are workflows/vocabulary.py's; re-exported here for the API's checks.
-INCIDENT_STATES = INCIDENT_REPORTABLE  # what a desk may report
-# failed: the webhook receiver refused it or never answered; it is not open.
-INCIDENT_FAILED = IncidentState.FAILED
+OPEN_PREDICATE = "state IN (" + ", ".join(f"'{s}'" for s in INCIDENT_OPEN) + ")"
 
 
 def format_incident_number(n: int) -> str:
@@ -29,7 +26,7 @@ class Incident(IdMixin, Base):
             "uq_incidents_open_per_case",
             "case_id",
             unique=True,
-            postgresql_where=text("state IN ('new', 'in_progress')"),
+            postgresql_where=text(OPEN_PREDICATE),
         ),
     )
 

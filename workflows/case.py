@@ -46,10 +46,8 @@ from workflows.types import (
     WhenOpened,
     WorkOrderChanged,
 )
-from workflows.vocabulary import ACTIVE, TERMINAL, CaseState
+from workflows.vocabulary import ACTIVE, STEP_FAILED, TERMINAL, CaseState
 from workflows.work_order import WORK_ORDER_SIGNAL
-
-STEP_FAILED = "StepFailed"  # an update whose step failed for good: the case lives on
 
 
 @workflow.defn(name="CaseWorkflow")
@@ -75,7 +73,9 @@ class CaseWorkflow(CaseActions):
             if self._history_is_long(arg.history_limit):
                 await self._settle()  # every accepted action finishes in this run
                 workflow.continue_as_new(
-                    CaseInput(arg.case_id, arg.number, self.s, arg.history_limit)
+                    CaseInput(
+                        arg.case_id, arg.number, carried=self.s, history_limit=arg.history_limit
+                    )
                 )
             await self._wait_for_change_or_deadline()
         if self.linked.open_work_orders():

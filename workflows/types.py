@@ -177,27 +177,6 @@ class SendResult:
 
 
 @dataclass
-class ActionInput:
-    """One agent or customer action (an update on the case workflow)."""
-
-    action: str
-    actor_role: str
-    actor_id: str | None = None
-    body: str | None = None
-    agent_id: str | None = None
-    priority: int | None = None
-    reason: str | None = None
-    field_service: FieldServiceRequest | None = None
-    itsm: ItsmEscalation | None = None
-
-
-@dataclass
-class ActionResult:
-    state: str
-    version: int
-
-
-@dataclass
 class AssignedSignal:
     assignment_id: str
     agent_id: str

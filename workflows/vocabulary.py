@@ -92,5 +92,6 @@ class Channel(StrEnum):
 
 
 # ApplicationError types a workflow refuses with; the API maps them to 409 and 422.
-NOT_ALLOWED = "ActionNotAllowed"
-INVALID = "InvalidAction"
+NOT_ALLOWED = "ActionNotAllowed"  # 409
+INVALID = "InvalidAction"  # 422
+STEP_FAILED = "StepFailed"  # 409: a step failed for good; the case went on without it

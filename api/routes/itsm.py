@@ -1,100 +1,27 @@
-"""ITSM incidents linked to cases: read them, move built-in ones on, and take status updates
+"""ITSM incidents linked to cases: read them, move built-in ones on, and take state changes
 back from an outside service desk (HMAC-signed webhook)."""
 
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Request
 from pydantic import ValidationError
-from sqlalchemy import or_, select
-from temporalio.client import Client
 
-from api.auth import Principal, require
+from api.auth import require
 from api.deps import ClientDep, CurrentPrincipal, SessionDep, SettingsDep
-from api.errors import Problem, not_found
-from api.pagination import CursorQ, LimitQ, page, result
+from api.errors import Problem
+from api.pagination import CursorQ, LimitQ
 from api.schemas.catalog import Page
 from api.schemas.field_service import IncidentRead, IncidentStatusBody
-from api.updates import run_update
-from models.cases import Case
-from models.itsm import INCIDENT_FAILED, INCIDENT_STATES, Incident
-from workflows.case import CaseWorkflow
+from api.services import incidents
+from api.updates import BUSY
 from workflows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_fresh
-from workflows.types import IncidentUpdate
+from workflows.vocabulary import IncidentState, Role
 
 router = APIRouter(tags=["itsm"])
-READERS = ("supervisor", "agent", "integration")
-OVER = ("closed", INCIDENT_FAILED)
+READERS = (Role.SUPERVISOR, Role.AGENT, Role.INTEGRATION)
 MAX_KEY = 200
-
-
-async def find_incident(db, ref: str) -> Incident:
-    """By our id, else by the receiving ITSM's own id for it."""
-    try:
-        own = uuid.UUID(ref)
-    except ValueError:
-        own = None
-    query = select(Incident).where(
-        or_(Incident.id == own, Incident.external_id == ref) if own else Incident.external_id == ref
-    )
-    found = (await db.execute(query.execution_options(populate_existing=True))).scalars().first()
-    if found is None:
-        raise not_found("incident")
-    return found
-
-
-async def apply_update(
-    db,
-    client: Client,
-    who: Principal,
-    incident: Incident,
-    body: IncidentStatusBody,
-    idempotency_key: str | None,
-) -> IncidentRead:
-    """Tell the case (an update with a validator: it records the timeline, tells the agent
-    and may resolve the case); a case that has ended gets only its incident row moved."""
-    if incident.state in OVER:
-        raise Problem(409, f"incident {incident.number} is {incident.state}")
-    incident_id = incident.id
-    case = await db.get(Case, incident.case_id)
-    workflow_id = case.workflow_id
-    await db.rollback()
-    update = IncidentUpdate(
-        incident_id=str(incident_id),
-        status=body.status,
-        comment=body.comment,
-        resolution=body.resolution,
-        actor_role=who.role,
-        actor_id=str(who.subject_id) if who.subject_id else None,
-    )
-    # The ITSM's own idempotency key: a redelivered status update applies once.
-    update_id = f"incident-{incident_id}-{idempotency_key or uuid.uuid4()}"
-    handle = client.get_workflow_handle(workflow_id)
-    running = await run_update(
-        handle,
-        CaseWorkflow.incident_update,
-        update,
-        action="incident-update",
-        what="case",
-        update_id=update_id,
-        missing_ok=True,
-    )
-    if not running:
-        await move_without_case(db, incident_id, body)
-    return IncidentRead.model_validate(await find_incident(db, str(incident_id)))
-
-
-async def move_without_case(db, incident_id: uuid.UUID, body: IncidentStatusBody) -> None:
-    """The case is closed: nobody to tell, but the incident's own state stays true."""
-    async with db.begin():
-        row = await db.get(Incident, incident_id, with_for_update=True)
-        row.state = body.status
-        row.last_comment = body.comment or row.last_comment
-        row.resolution = body.resolution or row.resolution
-        if body.status == "resolved" and row.resolved_at is None:
-            row.resolved_at = datetime.now(UTC)
 
 
 @router.get("/incidents", response_model=Page[IncidentRead], summary="List linked incidents")
@@ -102,33 +29,27 @@ async def list_incidents(
     db: SessionDep,
     who: CurrentPrincipal,
     case_id: uuid.UUID | None = None,
-    state: Annotated[str | None, Query(max_length=20)] = None,
+    state: IncidentState | None = None,
     limit: LimitQ = 50,
     cursor: CursorQ = None,
 ):
     require(who, *READERS)
-    if state is not None and state not in (*INCIDENT_STATES, INCIDENT_FAILED):
-        raise Problem(422, "unknown state", errors=[{"loc": ["query", "state"]}])
-    query = select(Incident)
-    if case_id is not None:
-        query = query.where(Incident.case_id == case_id)
-    if state is not None:
-        query = query.where(Incident.state == state)
-    rows = (await db.execute(page(query, Incident, limit, cursor))).scalars().all()
-    return result(list(rows), limit, IncidentRead.model_validate)
+    return await incidents.list_page(
+        db=db, case_id=case_id, state=state, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentRead, summary="Read one incident")
 async def get_incident(incident_id: uuid.UUID, db: SessionDep, who: CurrentPrincipal):
     require(who, *READERS)
-    return IncidentRead.model_validate(await find_incident(db, str(incident_id)))
+    return IncidentRead.model_validate(await incidents.find(db=db, ref=str(incident_id)))
 
 
 @router.post(
     "/incidents/{incident_id}/status",
     response_model=IncidentRead,
     summary="Move a built-in incident on (the built-in service desk's own API)",
-    responses={409: {"description": "the incident is closed, or lives in an outside ITSM"}},
+    responses={409: {"description": "the incident is closed, or lives in an outside ITSM"}, **BUSY},
 )
 async def move_incident(
     incident_id: uuid.UUID,
@@ -139,18 +60,20 @@ async def move_incident(
     idempotency_key: Annotated[str | None, Header(max_length=MAX_KEY)] = None,
 ):
     require(who, *READERS)
-    incident = await find_incident(db, str(incident_id))
+    incident = await incidents.find(db=db, ref=str(incident_id))
     if incident.adapter != "builtin":
         raise Problem(409, f"incident {incident.number} lives in the outside ITSM; it moves there")
-    return await apply_update(db, client, who, incident, body, idempotency_key)
+    return await incidents.report(
+        db=db, client=client, who=who, incident=incident, body=body, idempotency_key=idempotency_key
+    )
 
 
 @router.post(
     "/integrations/itsm/incidents/{incident_ref}",
     response_model=IncidentRead,
     tags=["integrations"],
-    summary="An incident's status back from the ITSM (HMAC-signed when a secret is set)",
-    responses={401: {"description": "missing or bad X-Casework-Signature"}},
+    summary="An incident's state back from the ITSM (HMAC-signed when a secret is set)",
+    responses={401: {"description": "missing or bad X-Casework-Signature"}, **BUSY},
 )
 async def incident_from_itsm(
     incident_ref: Annotated[str, Path(min_length=1, max_length=MAX_KEY)],
@@ -162,8 +85,9 @@ async def incident_from_itsm(
     idempotency_key: Annotated[str | None, Header(max_length=MAX_KEY)] = None,
 ):
     """`incident_ref` is our incident id or the ITSM's own id for it. Body:
-    {"status": "new"|"in_progress"|"resolved"|"closed", "comment", "resolution"}."""
-    require(who, "integration")
+    {"state": "new"|"in_progress"|"resolved"|"closed", "comment", "resolution"} (`status`,
+    the old name of `state`, is still accepted)."""
+    require(who, Role.INTEGRATION)
     raw = await request.body()
     if settings.webhook_secret:
         refused = verify_fresh(
@@ -183,5 +107,7 @@ async def incident_from_itsm(
             for e in err.errors()
         ]
         raise Problem(422, "the request is not valid", errors=errors) from err
-    incident = await find_incident(db, incident_ref)
-    return await apply_update(db, client, who, incident, body, idempotency_key)
+    incident = await incidents.find(db=db, ref=incident_ref)
+    return await incidents.report(
+        db=db, client=client, who=who, incident=incident, body=body, idempotency_key=idempotency_key
+    )

@@ -2,14 +2,16 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from fastapi import Query
+from pydantic import BaseModel, Field, StringConstraints
 
+from api.schemas.email import Email
 from api.schemas.strict import StrictInput
+from workflows.vocabulary import CaseState, Channel
 
-Channel = Literal["email", "phone", "chat", "portal", "social", "api", "event"]
-State = Literal["new", "open", "awaiting_info", "resolved", "closed", "cancelled"]
+INT4_MAX = 2**31 - 1  # timeline event ids are PostgreSQL integers
 Priority = Annotated[int, Field(ge=1, le=4)]
 # Subjects end up in email headers: one line, no control characters.
 Subject = Annotated[
@@ -35,7 +37,7 @@ class CaseCreate(StrictInput):
     contact_id: uuid.UUID | None = None
     account_id: uuid.UUID | None = None
     consumer_id: uuid.UUID | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     name: Name | None = Field(None, description="The requester's name, when opened by email")
     product_id: uuid.UUID | None = None
     asset_id: uuid.UUID | None = None
@@ -72,7 +74,7 @@ class CaseRead(BaseModel):
     id: uuid.UUID
     number: str
     workflow_id: str
-    state: State
+    state: CaseState
     priority: int
     channel: str
     subject: str
@@ -114,6 +116,10 @@ class EventRead(BaseModel):
     public: bool
     body: str | None
     data: dict
+
+
+# A timeline cursor is the last event id seen; one PostgreSQL cannot hold is not an id (422).
+EventCursorQ = Annotated[int | None, Query(ge=0, le=INT4_MAX)]
 
 
 class EventPage(BaseModel):

@@ -5,7 +5,6 @@ from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -17,12 +16,14 @@ from pydantic import (
     model_validator,
 )
 
+from api.schemas.email import Email
 from api.schemas.strict import StrictInput
 from workflows.calendar import validate_schedule
+from workflows.vocabulary import ACTIVE, CaseState, Channel, SlaKind
 
 T = TypeVar("T")
 MAX_DURATION = 31_536_000
-CHANNELS = ("email", "phone", "chat", "portal", "social", "api", "event")
+CHANNELS = tuple(Channel)
 AgentStatus = Literal["available", "away", "offline"]
 
 
@@ -41,23 +42,8 @@ def text(max_length: int, min_length: int = 1):
     ]
 
 
-def _email(value: str) -> str:
-    try:
-        # test_environment admits the reserved .test domain that development setups use.
-        validate_email(value, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as err:
-        raise ValueError(str(err)) from None
-    return value.lower()
-
-
 Name = text(200)
 Label = text(100)
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=320),
-    AfterValidator(_email),
-    Field(json_schema_extra={"format": "email"}),
-]
 Phone = text(40)
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -249,11 +235,11 @@ class ScheduleRead(Output):
 
 class SlaDefinitionCreate(Input):
     name: Name
-    kind: Literal["response", "resolution"]
+    kind: SlaKind
     duration_seconds: int = Field(ge=1, le=MAX_DURATION)
     schedule_id: uuid.UUID | None = None
     warn_at: list[Annotated[float, Field(gt=0, lt=1)]] = Field([0.5, 0.75], max_length=10)
-    pause_on: list[Literal["new", "open", "awaiting_info"]] = Field(["awaiting_info"], max_length=3)
+    pause_on: list[Literal[ACTIVE]] = Field([CaseState.AWAITING_INFO], max_length=len(ACTIVE))
     default_for_priority: int | None = Field(None, ge=1, le=4)
 
     @field_validator("warn_at", "pause_on")
@@ -473,3 +459,20 @@ class SlaPreview(Input):
 
 class SlaPreviewRead(BaseModel):
     due_at: datetime
+
+
+# --------------------------------------------------------------------------- queues
+
+
+class QueueCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[\w.-]+$")
+    description: str | None = Field(None, max_length=300)
+    escalation_queue: str | None = Field(None, min_length=1, max_length=80, pattern=r"^[\w.-]+$")
+
+
+class QueueRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    description: str | None
+    escalation_queue: str | None

@@ -9,6 +9,9 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from api.schemas.catalog import Input, Label, Output, text
 from models.field_service import WorkOrder
 from models.itsm import Incident
+from workflows.vocabulary import INCIDENT_REPORTABLE, IncidentState, WorkOrderState
+
+ReportedState = Literal[INCIDENT_REPORTABLE]
 
 Notes = text(20_000)
 # A summary becomes part of an outside ticket's title: one line, no control characters.
@@ -61,7 +64,7 @@ class WorkOrderRead(Output):
     number: str
     workflow_id: str
     case_id: uuid.UUID
-    state: str
+    state: WorkOrderState
     technician_id: uuid.UUID | None
     asset_id: uuid.UUID | None
     location: str | None
@@ -125,11 +128,24 @@ class FieldServiceRuleRead(Output):
 
 
 class IncidentStatusBody(Input):
-    """A status change: from the built-in desk's API or an ITSM's webhook."""
+    """A state change: from the built-in desk's API or an ITSM's webhook. `state` is the name
+    the case view shows; `status`, its old name, is still accepted."""
 
-    status: Literal["new", "in_progress", "resolved", "closed"]
+    state: ReportedState | None = Field(None, description="the incident's new state")
+    status: ReportedState | None = Field(
+        None, description="the old name of `state` (still accepted; must agree with it)"
+    )
     comment: Notes | None = None
     resolution: Notes | None = None
+
+    @model_validator(mode="after")
+    def _one_state(self):
+        if self.state is None and self.status is None:
+            raise ValueError("state is required")
+        if self.state is not None and self.status is not None and self.state != self.status:
+            raise ValueError("state and status (its old name) disagree")
+        self.state = self.state or self.status
+        return self
 
 
 class IncidentRead(Output):
@@ -138,7 +154,7 @@ class IncidentRead(Output):
     case_id: uuid.UUID
     adapter: str
     external_id: str | None
-    state: str
+    state: IncidentState
     summary: str
     urgency: int
     impact: int

@@ -10,7 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from api.routes import pages
+from api.auth import COOKIE
+from api.pages.base import env
+from api.pages.console import CONSOLE_ACTIONS
+from api.pages.portal import CUSTOMER_STATES
 from models.cases import Case, CaseEvent
 from tests import factories
 from tests.conftest import make_deps, mint, running_worker
@@ -131,7 +134,7 @@ async def test_login_sets_an_httponly_cookie_and_sends_staff_to_the_console(api,
     r = await log_in(anon, api, "supervisor", world.sue.id)
     assert r.headers["location"] == "/console"
     cookie = r.headers["set-cookie"]
-    assert cookie.startswith(f"{pages.COOKIE}=") and "HttpOnly" in cookie
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie
     assert "samesite=lax" in cookie.lower()
     page = await anon.get("/console")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
@@ -148,7 +151,7 @@ async def test_a_bad_token_shows_the_form_again_with_an_error(anon):
     r = await anon.post("/login", data={"token": "cw_nonsense"})
     assert r.status_code == 401
     assert "unknown, revoked or expired" in r.text and 'name="token"' in r.text
-    assert pages.COOKIE not in r.headers.get("set-cookie", "")
+    assert COOKIE not in r.headers.get("set-cookie", "")
 
 
 async def test_login_returns_to_the_page_asked_for_but_never_off_site(api, anon, world):
@@ -171,7 +174,7 @@ async def test_without_a_token_a_page_redirects_to_login(anon, path):
 
 
 async def test_a_stale_cookie_also_redirects_to_login(anon):
-    anon.cookies.set(pages.COOKIE, "cw_revoked_long_ago")
+    anon.cookies.set(COOKIE, "cw_revoked_long_ago")
     r = await anon.get("/console")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
@@ -192,7 +195,7 @@ async def test_a_form_posted_from_another_site_is_refused(api, anon, world):
     sup = await token(api, "supervisor", world.sue.id)
     r = await anon.post("/login", data={"token": sup}, headers={"Origin": "https://evil.example"})
     assert r.status_code == 403 and "another site" in r.text
-    assert pages.COOKIE not in r.headers.get("set-cookie", "")
+    assert COOKIE not in r.headers.get("set-cookie", "")
     r = await anon.post("/login", data={"token": sup}, headers={"Origin": "http://casework.test"})
     assert r.status_code == 303
     r = await anon.post("/logout", headers={"Referer": "http://evil.example/page"})
@@ -573,12 +576,12 @@ def test_every_template_renders_with_sample_data():
                 )
             ],
             "agents": [agent],
-            "actions": list(pages.CONSOLE_ACTIONS),
+            "actions": list(CONSOLE_ACTIONS),
         },
         "portal.html": {
             "title": "Your cases",
             "cases": [SimpleNamespace(**case)],
-            "states": pages.CUSTOMER_STATES,
+            "states": CUSTOMER_STATES,
             "q": "router",
             "articles": [SimpleNamespace(title="Reset", body="Hold", tags=["howto"])],
             "form": {"subject": "", "description": ""},
@@ -593,9 +596,9 @@ def test_every_template_renders_with_sample_data():
             "can_decide": True,
         },
     }
-    names = [n for n in pages.env.list_templates() if n.endswith(".html")]
+    names = [n for n in env.list_templates() if n.endswith(".html")]
     names = [n for n in names if n not in ("base.html", "_macros.html")]  # used by all others
     assert sorted(names) == sorted(samples)
     for name, context in samples.items():
-        out = pages.env.get_template(name).render(common | context | {"request": request})
+        out = env.get_template(name).render(common | context | {"request": request})
         assert "</html>" in out, name

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from api.case_service import open_case
+from api.services.intake import open_case
 from models import metadata
 from models.cases import Case
 from models.customers import Contact

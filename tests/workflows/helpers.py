@@ -7,7 +7,7 @@ from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.case_service import open_case
+from api.services.intake import open_case
 from models.cases import Case, CaseEvent, Notification
 from workflows.actions import ACTIONS, Action, ActionResult
 

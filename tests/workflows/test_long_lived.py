@@ -6,7 +6,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from api.case_service import open_case
+from api.services.intake import open_case
 from models.cases import CaseEvent
 from tests import factories as f
 from tests.conftest import make_deps, running_worker

@@ -1,0 +1,101 @@
+"""The supervisor console: queues, at-risk cases, agents, and one case with its actions."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request
+
+from api import visibility
+from api.deps import PagePrincipal, SessionDep
+from api.pages.base import action_route, need, page_router, render
+from api.services import cases, console
+from api.services.people import agent_names
+from models.cases import CaseEvent
+from workflows.actions import ACTIONS, Action, may_take
+from workflows.vocabulary import STAFF
+
+AT_RISK_SECONDS = 4 * 3600
+RECENT_CASES = 25
+CONSOLE_ACTIONS = (Action.RESPOND, Action.NOTE, Action.RESOLVE, Action.ASSIGN)
+router = page_router()
+
+
+@router.get("/console")
+async def console_home(request: Request, db: SessionDep, who: PagePrincipal):
+    need(who, STAFF)
+    now = datetime.now(UTC)
+    visible = await visibility.case_filter(db, who)
+    within = timedelta(seconds=AT_RISK_SECONDS)
+    at_risk = await console.at_risk_cases(db=db, visible=visible, now=now, within=within)
+    recent = await cases.latest(db=db, who=who, limit=RECENT_CASES)
+    names = await agent_names(db, [c.assigned_agent_id for c in (*at_risk, *recent)])
+    context = {
+        "title": "Console",
+        "now": now,
+        "queues": await console.queue_counts(db=db, visible=visible),
+        "at_risk": [console.case_row(c, names, now) for c in at_risk],
+        "at_risk_hours": AT_RISK_SECONDS // 3600,
+        "agents": await console.agent_rows(db=db),
+        "recent": [console.case_row(c, names, now) for c in recent],
+    }
+    return render(request, "console.html", context)
+
+
+def event_details(event: CaseEvent, names: dict) -> list[tuple[str, str]]:
+    """The event's data as short `key: value` pairs for staff (intake internals left out)."""
+    pairs: dict[str, str] = {}
+    for key, value in (event.data or {}).items():
+        if key == "intake" or value in (None, "", [], {}):
+            continue
+        if key.endswith("agent_id"):  # an id means nothing to a person: show the name
+            key, value = key.removesuffix("_id"), names.get(_uuid(value), value)
+        elif isinstance(value, dict | list):
+            value = json.dumps(value, default=str)
+        pairs.setdefault(key.replace("_", " "), str(value))
+    return list(pairs.items())
+
+
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+@router.get("/console/cases/{case_id}")
+async def console_case(request: Request, case_id: uuid.UUID, db: SessionDep, who: PagePrincipal):
+    need(who, STAFF)
+    case = await cases.visible_case(db=db, who=who, case_id=case_id)
+    now = datetime.now(UTC)
+    events = await cases.events(db=db, case_id=case.id, public_only=False)
+    agents = await console.agent_rows(db=db)
+    names = {a["id"]: a["name"] for a in agents}
+    context = {
+        "title": f"{case.number} · {case.subject}",
+        "case": cases.view_of(case, now),
+        "who_is": await console.people(db=db, case=case),
+        "assignee": names.get(case.assigned_agent_id),
+        "events": [
+            {
+                "kind": e.kind.replace("_", " ").capitalize(),
+                "at": e.at,
+                "actor": e.actor_role or "system",
+                "public": e.public,
+                "body": e.body,
+                "details": event_details(e, names),
+            }
+            for e in events
+        ],
+        "notifications": await cases.notifications_of(db=db, case_id=case.id),
+        "agents": agents,
+        "actions": [
+            a
+            for a in CONSOLE_ACTIONS
+            if may_take(who.role, a) and case.state in ACTIONS[a].allowed_in
+        ],
+    }
+    return render(request, "console_case.html", context)
+
+
+action_route(router, "/console", CONSOLE_ACTIONS, STAFF)

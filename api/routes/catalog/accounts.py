@@ -1,0 +1,41 @@
+"""Accounts and their teams."""
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from api.collections import collection
+from api.deps import Admin, Reader, SessionDep, Writer
+from api.schemas.catalog import AccountCreate, AccountRead, Page, TeamMemberCreate, TeamMemberRead
+from api.services.catalog import customers
+from models.customers import Account
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.post("/accounts", status_code=201, response_model=AccountRead)
+async def create_account(body: AccountCreate, db: SessionDep, _: Writer):
+    return await customers.create_account(db=db, body=body)
+
+
+collection(router, "accounts", Account, AccountRead, "accounts")
+
+
+@router.post(
+    "/accounts/{account_id}/team",
+    status_code=201,
+    response_model=TeamMemberRead,
+    summary="Add an agent to the account team (or change their role there)",
+)
+async def add_team_member(
+    account_id: uuid.UUID, body: TeamMemberCreate, db: SessionDep, response: Response, _: Admin
+):
+    member, added = await customers.put_team_member(db=db, account_id=account_id, body=body)
+    if not added:
+        response.status_code = 200
+    return member
+
+
+@router.get("/accounts/{account_id}/team", response_model=Page[TeamMemberRead])
+async def list_team(account_id: uuid.UUID, db: SessionDep, _: Reader):
+    return await customers.team(db=db, account_id=account_id)

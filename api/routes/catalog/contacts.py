@@ -1,0 +1,28 @@
+"""Contacts: people of customer accounts."""
+
+import uuid
+
+from fastapi import APIRouter
+
+from api.deps import Reader, SessionDep, Writer
+from api.pagination import CursorQ, LimitQ, result
+from api.schemas.catalog import ContactCreate, ContactRead, Page
+from api.services.catalog import customers
+
+router = APIRouter(tags=["contacts"])
+
+
+@router.post("/contacts", status_code=201, response_model=ContactRead)
+async def create_contact(body: ContactCreate, db: SessionDep, _: Writer):
+    return await customers.create_contact(db=db, body=body)
+
+
+@router.get("/contacts", response_model=Page[ContactRead])
+async def list_contacts(db: SessionDep, _: Reader, limit: LimitQ = 50, cursor: CursorQ = None):
+    rows, links = await customers.contacts(db=db, limit=limit, cursor=cursor)
+    return result(rows, limit, lambda c: customers.contact_read(c, links[c.id]))
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactRead)
+async def get_contact(contact_id: uuid.UUID, db: SessionDep, _: Reader):
+    return await customers.get_contact(db=db, contact_id=contact_id)

@@ -1,0 +1,1 @@
+"""Queries and commands that JSON routes and HTML pages both call (keyword-only functions)."""
