@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import (
@@ -155,10 +155,9 @@ async def reserve(db: AsyncSession, key: str | None) -> tuple[uuid.UUID, str, bo
         .on_conflict_do_update(
             index_elements=["key"],
             set_={"case_id": case_id, "number": number, "created_at": now},
-            where=IntakeKey.created_at < text(":expired"),
+            where=IntakeKey.created_at < now - KEY_LIFETIME,
         )
         .returning(IntakeKey.case_id)
-        .params(expired=now - KEY_LIFETIME)
     )
     if taken.first() is not None:
         return case_id, number, True

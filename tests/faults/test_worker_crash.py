@@ -15,7 +15,8 @@ async def open_by_email(stack, n: int) -> dict:
         "/api/v1/cases",
         json={"subject": f"Case {n}", "channel": "email", "email": f"customer{n}@mail.example"},
     )
-    assert r.status_code == 201, r.text
+    # 202 while no worker runs intake: the case is accepted and will be opened.
+    assert r.status_code in (201, 202), r.text
     return r.json()
 
 
@@ -104,10 +105,10 @@ async def test_worker_killed_in_the_middle_of_intake_of_100_cases(stack):
     await stack.wait(lambda: asyncio.sleep(0, KILLER.seen >= KILLER.n), timeout=120)
     assert stack.worker.proc.poll() is not None  # it really died
     async with stack.sessions() as db:
-        unrouted = await db.scalar(
-            select(func.count()).select_from(Case).where(Case.assigned_agent_id.is_(None))
+        routed = await db.scalar(
+            select(func.count()).select_from(Case).where(Case.assigned_agent_id.is_not(None))
         )
-    assert unrouted > 0  # killed mid-intake: some cases were not yet through it
+    assert routed < 100  # killed mid-intake: some cases were not yet through it
     stack.worker.start()
 
     async def all_done():
