@@ -2,6 +2,9 @@
 
 - `BareWorkflow`: start, one no-op activity, complete (the intake baseline).
 - `BareUpdateWorkflow`: waits; a trivial update with a validator (the action baseline).
+- `BareOpenWorkflow`: started by update-with-start; its `open` update runs one no-op local
+  activity (the baseline of POST /cases, which is one update-with-start whose update runs
+  intake as one local activity).
 
 `python -m bench.bare` runs their worker: a process shaped like `casework worker` (one
 Temporal client, one Worker, the same sandboxed runner and cache size) polling its own task
@@ -58,6 +61,25 @@ class BareUpdateWorkflow:
         self.done = True
 
 
+@workflow.defn(name="BareOpenWorkflow")
+class BareOpenWorkflow:
+    def __init__(self) -> None:
+        self.opened = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.opened)
+        return "opened"
+
+    @workflow.update(name="open")
+    async def open(self) -> str:
+        await workflow.execute_local_activity(
+            "bare_noop", start_to_close_timeout=timedelta(seconds=60)
+        )
+        self.opened = True
+        return "opened"
+
+
 async def serve(address: str, task_queue: str) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
@@ -68,7 +90,7 @@ async def serve(address: str, task_queue: str) -> None:
     worker = Worker(
         client,
         task_queue=task_queue,
-        workflows=[BareWorkflow, BareUpdateWorkflow],
+        workflows=[BareWorkflow, BareUpdateWorkflow, BareOpenWorkflow],
         activities=[bare_noop],
         max_cached_workflows=2000,  # as casework.worker.build_worker
         workflow_runner=workflow_runner(),

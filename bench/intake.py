@@ -72,6 +72,39 @@ async def bare_run(stack, n: int, concurrency: int = CONCURRENCY) -> dict:
     }
 
 
+async def bare_open_run(stack, n: int, concurrency: int = CONCURRENCY) -> list[float]:
+    """n update-with-starts of BareOpenWorkflow (its update runs one local activity): the
+    latency baseline of POST /cases."""
+    from temporalio.client import WithStartWorkflowOperation
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    from bench.bare import BareOpenWorkflow
+    from bench.common import bounded
+    from bench.stack import BARE_TASK_QUEUE
+
+    tag = uuid.uuid4().hex[:8]
+    latency: list[float] = []
+
+    async def one(i: int) -> None:
+        start = WithStartWorkflowOperation(
+            BareOpenWorkflow.run,
+            id=f"bare-open-{tag}-{i}",
+            task_queue=BARE_TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        began = time.perf_counter()
+        try:
+            await stack.client.execute_update_with_start_workflow(
+                BareOpenWorkflow.open, start_workflow_operation=start
+            )
+        except Exception:
+            return
+        latency.append(time.perf_counter() - began)
+
+    await bounded(n, concurrency, one)
+    return latency
+
+
 async def run(stack, *, quick: bool) -> dict:
     n = 200 if quick else int(os.environ.get("BENCH_INTAKE_CASES", FULL_CASES))
     half = n // 4  # the baseline: n / 2 bare workflows, half before and half after the cases
@@ -82,6 +115,10 @@ async def run(stack, *, quick: bool) -> dict:
     bare_a = await bare_run(stack, half)
     cpu_bare_a = stack.cpu_delta(cpu0, stack.cpu_snapshot())
     await asyncio.sleep(2)
+
+    log(f"intake: baseline C, {half} bare update-with-starts (one local activity)")
+    bare_open = summary_ms(await bare_open_run(stack, half))
+    await asyncio.sleep(1)
 
     log(f"intake: {n} cases at concurrency {CONCURRENCY}")
     cpu0 = stack.cpu_snapshot()
@@ -110,6 +147,7 @@ async def run(stack, *, quick: bool) -> dict:
     per_case_cpu = {k: v * 1000 / max(done, 1) for k, v in cpu_cases.items()}
     per_bare_cpu = {k: v * 1000 / max(bare_done, 1) for k, v in bare_cpu.items()}
     p99_ratio = ratio(post["p99_ms"], bare_start["p99_ms"])
+    uws_ratio = ratio(post["p99_ms"], bare_open["p99_ms"])
     return {
         "cases": n,
         "concurrency": CONCURRENCY,
@@ -130,6 +168,9 @@ async def run(stack, *, quick: bool) -> dict:
         "bare_start_p50_ms": bare_start["p50_ms"],
         "bare_start_p99_ms": bare_start["p99_ms"],
         "p99_ratio_to_bare": p99_ratio,
+        "bare_update_with_start_p50_ms": bare_open["p50_ms"],
+        "bare_update_with_start_p99_ms": bare_open["p99_ms"],
+        "p99_ratio_to_bare_update_with_start": uws_ratio,
         "routed_ack_p50_s": r(percentile(to_done, 50)),
         "routed_ack_p99_s": r(percentile(to_done, 99)),
         "cpu_ms_per_case": {k: round(v, 1) for k, v in per_case_cpu.items()},
@@ -140,6 +181,9 @@ async def run(stack, *, quick: bool) -> dict:
         "targets": {
             "throughput": target(throughput_ratio, ">=", 1.0, ">= 1.0 x bare start+activity"),
             "post_p99": target(p99_ratio, "<=", 2.0, "<= 2 x bare start p99"),
+            "post_p99_uws": target(
+                uws_ratio, "<=", 3.0, "<= 3 x bare update-with-start (one local activity) p99"
+            ),
         },
     }
 
@@ -173,6 +217,14 @@ def table(res: dict) -> list[tuple]:
             res["p99_ratio_to_bare"],
             t["post_p99"]["target"],
             t["post_p99"]["met"],
+        ),
+        (
+            "POST /cases p99 ms vs bare update-with-start",
+            res["p99_ms"],
+            res["bare_update_with_start_p99_ms"],
+            res["p99_ratio_to_bare_update_with_start"],
+            t["post_p99_uws"]["target"],
+            t["post_p99_uws"]["met"],
         ),
         (
             "POST -> routed+acked p50 / p99 s",

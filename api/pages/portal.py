@@ -67,7 +67,8 @@ async def portal_page(
         "states": CUSTOMER_STATES,
         "q": terms,
         "articles": articles,
-        "form": form or {"subject": "", "description": ""},
+        # A fresh key per form: a double submit (or a resend after a time-out) opens one case.
+        "form": form or {"subject": "", "description": "", "key": str(uuid.uuid4())},
         "error": error,
     }
     return render(request, "portal.html", context, status_code)
@@ -94,9 +95,10 @@ async def portal_open_case(
     who: PagePrincipal,
     subject: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
+    key: Annotated[str, Form(max_length=200)] = "",
 ):
     need(who, CUSTOMERS)
-    form = {"subject": subject, "description": description}
+    form = {"subject": subject, "description": description, "key": key or str(uuid.uuid4())}
     try:
         body = CaseCreate(
             subject=subject,
@@ -115,6 +117,7 @@ async def portal_open_case(
             task_queue=settings.task_queue,
             who=who,
             body=body,
+            idempotency_key=f"portal-form:{key}" if key else None,
         )
     except Problem as exc:
         if exc.status != 422:

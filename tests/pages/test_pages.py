@@ -435,6 +435,20 @@ async def test_opening_a_case_from_the_portal_form(live, anon, world, sessions):
     assert case.number in (await anon.get("/portal")).text
 
 
+async def test_the_portal_form_sent_twice_opens_one_case(live, anon, world, sessions):
+    await log_in(anon, live, "contact", world.ada.id)
+    page = (await anon.get("/portal")).text
+    key = re.search(r'name="key" value="([^"]+)"', page).group(1)
+    form = {"subject": "Cannot print", "description": "Since Monday.", "key": key}
+    first, again = [await anon.post("/portal/cases", data=form) for _ in range(2)]
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    async with sessions() as db:
+        assert len((await db.execute(select(Case))).all()) == 1
+    fresh = re.search(r'name="key" value="([^"]+)"', (await anon.get("/portal")).text).group(1)
+    assert fresh != key  # the next form is a new case
+
+
 async def test_a_bad_portal_form_is_shown_again_with_the_error(live, anon, world, sessions):
     await log_in(anon, live, "contact", world.ada.id)
     r = await anon.post("/portal/cases", data={"subject": "  ", "description": "kept"})
