@@ -598,7 +598,7 @@ def test_every_template_renders_with_sample_data():
             "states": CUSTOMER_STATES,
             "q": "router",
             "articles": [SimpleNamespace(title="Reset", body="Hold", tags=["howto"])],
-            "form": {"subject": "", "description": ""},
+            "form": {"subject": "", "description": "", "key": "k"},
             "error": "bad",
         },
         "portal_case.html": {
