@@ -61,6 +61,26 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
     typer.echo(f"database at {revision}")
 
 
+@app.command("search-attributes")
+def search_attributes() -> None:
+    """Register the case workflows' search attributes on TEMPORAL_NAMESPACE (idempotent);
+    run once per namespace on a cluster before the first worker starts."""
+    from temporalio.client import Client
+
+    from casework.search_attributes import register
+    from casework.settings import get_settings
+
+    async def run() -> list[str]:
+        settings = get_settings()
+        client = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        return await register(client, settings.temporal_namespace)
+
+    added = asyncio.run(run())
+    typer.echo(f"registered: {', '.join(added)}" if added else "all registered already")
+
+
 def _admin_headers(url: str) -> dict:
     token = os.environ.get("CASEWORK_ADMIN_TOKEN")
     path = Path(os.environ.get("CASEWORK_HOME", ".casework")) / "admin-token"

@@ -18,6 +18,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from workflows import search
+
 __all__ = [
     "PostgresHandle",
     "ReceivedMessage",
@@ -257,6 +259,7 @@ class TemporalHandle:
             "frontend.enableUpdateWorkflowExecution=true",
             "--dynamic-config-value",
             "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true",
+            *search.cli_flags(),  # the case workflows' search attributes
         ]
         return cmd
 

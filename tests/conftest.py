@@ -17,6 +17,7 @@ from activities import Deps, all_activities
 from activities.mailer import Mailer, Renderer
 from activities.relay import OutboxRelay
 from casework.devstack import create_database, start_postgres
+from casework.search_attributes import register as register_search_attributes
 from casework.worker import relaying
 from models import metadata
 from models.db import libpq_url, make_engine, make_session_factory
@@ -70,20 +71,25 @@ async def ts_env():
     One per module: time skips for every workflow on the server, so one module's leftovers
     (say, a routing workflow started with no worker) must not hold another module's clock.
     """
+    env = await time_skipping()
+    yield env
+    await env.shutdown()
+
+
+async def time_skipping() -> WorkflowEnvironment:
+    """The time-skipping test server, with the case workflows' search attributes."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server")
     )
-    yield env
-    await env.shutdown()
+    await register_search_attributes(env.client, env.client.namespace)
+    return env
 
 
 @pytest.fixture
 async def fresh_env():
     """A time-skipping server of the test's own, for tests that jump days ahead: nothing
     left running by another test can hold its clock still."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server")
-    )
+    env = await time_skipping()
     yield env
     await env.shutdown()
 

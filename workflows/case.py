@@ -14,7 +14,7 @@ from datetime import datetime
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows import calls, lifecycle, routing, sla
+from workflows import calls, lifecycle, routing, search, sla
 from workflows.actions import (
     Action,
     ActionInput,
@@ -59,6 +59,7 @@ class CaseWorkflow(CaseActions):
         self.in_flight = InFlight()  # steps started, not awaited (ITSM delivery)
         self.alarm = Alarm()  # the next deadline's timer
         self.linked = LinkedWork(self)
+        self.published: dict[str, object] = {}  # the search attributes as last upserted
 
     # ----- the life of a case -----------------------------------------------------------
 
@@ -90,6 +91,7 @@ class CaseWorkflow(CaseActions):
         self._take_intake(opened.intake)
         await routing.tell_assigned(opened.routed, own_case_id=self.case_id)
         self._take_own(opened.routed)
+        self._publish()
         if opened.intake.field_service:  # a category rule asks for a visit
             async with self.lock:
                 request = FieldServiceRequest(**opened.intake.field_service)
@@ -105,6 +107,7 @@ class CaseWorkflow(CaseActions):
         s.clocks = [sla.SlaClock(spec) for spec in got.slas]
         for clock in s.clocks:
             sla.start(clock, started)
+        s.account_id = got.account_id
         s.state, s.version, s.intake_done = CaseState.OPEN, 1, True
 
     async def _wait_for_change_or_deadline(self) -> None:
@@ -278,6 +281,7 @@ class CaseWorkflow(CaseActions):
         self.s.assignments_seen.append(sig.assignment_id)
         self.s.assigned_agent_id = sig.agent_id
         self.s.version += 1
+        self._publish()
 
     def _take_own(self, routed: DispatchResult) -> None:
         for made in routed.assignments:
@@ -349,6 +353,14 @@ class CaseWorkflow(CaseActions):
                 notify=notify or [],
             )
         )
+        self._publish()
+
+    def _publish(self) -> None:
+        """Keep the case's search attributes current (only those that changed)."""
+        now = search.values(self.s, workflow.now())
+        if updates := search.changes(self.published, now):
+            workflow.upsert_search_attributes(updates)
+            self.published = now
 
     # ----- helpers ----------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ class CaseData:
     queue: str = "support"
     assigned_agent_id: str | None = None
     entitlement_id: str | None = None
+    account_id: str | None = None
     reopen_window_seconds: int = 7 * 24 * 3600
     reopen_window_ends_at: str | None = None
     reopen_count: int = 0

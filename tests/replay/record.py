@@ -29,9 +29,9 @@ from models.people import Agent, Queue
 from models.service import Schedule as ScheduleRow
 from models.service import SlaDefinition
 from tests import factories as f
-from tests.conftest import make_deps, running_worker
+from tests.conftest import make_deps, running_worker, time_skipping
 from tests.workflows.field_helpers import technician, wait_work_order, wo_act
-from tests.workflows.helpers import act, open_for, wait_row
+from tests.workflows.helpers import act, described, open_for, wait_row
 from workflows.case import CaseWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
@@ -362,7 +362,7 @@ async def continue_as_new(w: World) -> dict[str, str | tuple[str, str]]:
         history_limit=40,
     )
     case = await wait_row(w.sessions, case.case_id, lambda c: c.assigned_agent_id)
-    first_run = (await w.client.get_workflow_handle(case.workflow_id).describe()).run_id
+    first_run = (await described(w.client.get_workflow_handle(case.workflow_id))).execution.run_id
     for i in range(12):
         await act(w.client, case, "note", body=f"Looked at it ({i}).")
     await act(w.client, case, "resolve", body="Done.")
@@ -417,9 +417,7 @@ async def record_all(
         acct = await f.account(sessions)
         ada = await f.contact(sessions, acct.id, email="ada@acme.example")
         agent = await f.agent(sessions, "Solo", capacity=capacity)
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(TEST_SERVER)
-        )
+        env = await time_skipping()
         try:
             async with running_worker(env.client, make_deps(sessions)) as tq:
                 ids = await run(World(sessions, env, tq, ada, agent, acct.id))
@@ -434,7 +432,7 @@ async def _write(
 ) -> Path:
     wf_id, run_id = wf if isinstance(wf, tuple) else (wf, None)
     handle = env.client.get_workflow_handle(wf_id, run_id=run_id)
-    status = (await handle.describe()).status
+    status = (await described(handle)).status
     ended = (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CONTINUED_AS_NEW)
     if status not in ended:
         raise AssertionError(f"{history_name}: {wf_id} is {status}, not completed")

@@ -41,9 +41,25 @@ async def update(handle, method, arg, result_type=None):
         # completed (the caller checks how).
         if err.status != RPCStatusCode.NOT_FOUND or not err.message.startswith("update"):
             raise
-        if (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
+        if (await described(handle)).status != WorkflowExecutionStatus.COMPLETED:
             raise
         return None
+
+
+async def described(handle):
+    """The raw description's execution info (status, run id, first run id). The time-skipping
+    test server returns Datetime search attributes (NextDeadline) in a form the SDK cannot
+    decode, so `handle.describe()` fails there; the raw answer needs no decoding."""
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+
+    raw = await handle._client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=handle._client.namespace,
+            execution=WorkflowExecution(workflow_id=handle.id, run_id=handle.run_id or ""),
+        )
+    )
+    return raw.workflow_execution_info  # .status compares equal to WorkflowExecutionStatus
 
 
 async def row(sessions, case_id) -> Case:

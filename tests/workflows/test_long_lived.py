@@ -10,7 +10,7 @@ from api.services.intake import open_case
 from models.cases import CaseEvent
 from tests import factories as f
 from tests.conftest import make_deps, running_worker
-from tests.workflows.helpers import act, row, wait_row
+from tests.workflows.helpers import act, described, row, wait_row
 from workflows.case import CaseWorkflow
 
 
@@ -32,8 +32,8 @@ async def test_continues_as_new_without_losing_or_repeating_actions(sessions, fr
             await act(client, case, "resolve", body=f"fixed {cycle}")
             await act(client, case, "reject", role="contact", reason=f"no {cycle}")
         handle = client.get_workflow_handle(case.workflow_id)
-        desc = await handle.describe()
-        assert desc.run_id != desc.raw_description.workflow_execution_info.first_run_id
+        info = await described(handle)
+        assert info.execution.run_id != info.first_run_id
         got = await row(sessions, case.id)
         assert (got.state, got.reopen_count) == ("open", 12)
         async with sessions() as db:
