@@ -18,6 +18,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.pagination import CursorQ
+from api.schemas.case_workflow import CaseWorkflowRead
 from api.schemas.cases import (
     ActionBody,
     CaseCreate,
@@ -28,7 +29,7 @@ from api.schemas.cases import (
     NotificationPage,
 )
 from api.schemas.field_service import FieldServiceBody, ItsmBody
-from api.services import cases, intake
+from api.services import case_workflow, cases, intake
 from api.services.actions import run_action
 from api.updates import BUSY
 from workflows.actions import ACTIONS, Action, FieldServiceRequest, ItsmEscalation
@@ -52,6 +53,7 @@ IdempotencyKey = Annotated[
 ]
 OPENERS = (Role.SUPERVISOR, Role.AGENT, Role.INTEGRATION, Role.CONTACT, Role.CONSUMER)
 NOTIFICATION_READERS = (Role.SUPERVISOR, Role.AGENT, Role.INTEGRATION)
+WORKFLOW_READERS = (Role.SUPERVISOR,)
 REFUSED = {409: {"description": "the case's state does not allow the action"}, **BUSY}
 
 
@@ -152,6 +154,21 @@ async def timeline(
 async def notifications(case_id: CaseId, db: SessionDep, who: CurrentPrincipal):
     require(who, *NOTIFICATION_READERS)
     return await cases.notifications(db=db, who=who, case_id=case_id)
+
+
+@router.get(
+    "/cases/{case_id}/workflow",
+    response_model=CaseWorkflowRead,
+    summary="What Temporal knows now about the case's workflow",
+    responses={503: {"description": "Temporal is not answering"}},
+)
+async def workflow(case_id: CaseId, db: ReadSessionDep, client: ClientDep, who: CurrentPrincipal):
+    """Status, run id, history length and continue-as-new count of the latest run, the next
+    deadline and what it is, pending activities, child work orders and the Temporal UI link.
+    A workflow Temporal no longer keeps answers 200 with status GONE."""
+    require(who, *WORKFLOW_READERS)
+    case = await cases.visible_case(db=db, who=who, case_id=case_id)
+    return await case_workflow.inspect(client=client, case=case)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -63,6 +63,12 @@ MATRIX = [
         row(403, admin=200, supervisor=200, agent=200, integration=200, anonymous=401),
     ),
     (
+        "GET",
+        "/api/v1/cases/{a}/workflow",
+        None,
+        row(403, admin=200, supervisor=200, anonymous=401),
+    ),
+    (
         "POST",
         "/api/v1/cases/{a}/actions/note",
         {"body": "internal"},

@@ -1,0 +1,137 @@
+"""GET /cases/{id}/workflow: what Temporal knows of a case's workflow, on the real app with a
+worker on the time-skipping server."""
+
+import uuid
+from datetime import datetime
+
+from api.schemas.case_workflow import CaseWorkflowRead
+from api.services.case_workflow import UI_URL
+from models.cases import Case
+from tests import factories
+from tests.api.test_cases import V1, acme, act, assert_problem, live, mint, open_case, settle
+
+__all__ = ["acme", "live"]  # fixtures used by name
+
+
+async def with_sla(api, account_id, seconds: int = 8 * 3600) -> str:
+    """A 24x7 resolution SLA without warnings, so its next deadline is the breach."""
+    body = {"name": "Fix", "kind": "resolution", "duration_seconds": seconds, "warn_at": []}
+    r = await api.post(f"{V1}/sla-definitions", json=body)
+    assert r.status_code == 201, r.text
+    entitlement = {
+        "name": "Gold",
+        "account_id": str(account_id),
+        "sla_definition_ids": [r.json()["id"]],
+    }
+    assert (await api.post(f"{V1}/entitlements", json=entitlement)).status_code == 201
+    return r.json()["id"]
+
+
+async def inspected(api, case_id, headers=None) -> dict:
+    r = await api.get(f"{V1}/cases/{case_id}/workflow", headers=headers)
+    assert r.status_code == 200, r.text
+    CaseWorkflowRead.model_validate(r.json())
+    return r.json()
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+async def test_a_running_case_shows_its_run_and_its_sla_breach_as_next_deadline(live, acme):
+    await with_sla(live, acme["account"].id)
+    case = await settle(live, (await open_case(live, contact_id=str(acme["ada"].id)))["id"])
+    (clock,) = case["sla"]
+    seen = await inspected(live, case["id"], await mint(live, "supervisor"))
+    assert seen["workflow_id"] == case["workflow_id"]
+    assert seen["status"] == "RUNNING" and seen["run_id"]
+    assert seen["history_length"] > 3 and seen["continued_as_new"] == 0
+    assert seen["next_deadline"]["what"] == "sla_breach"
+    assert instant(seen["next_deadline"]["at"]) == instant(clock["due_at"])
+    assert seen["ui_url"] == (
+        f"{UI_URL}/namespaces/default/workflows/{case['workflow_id']}/{seen['run_id']}/history"
+    )
+    assert seen["children"] == [] and isinstance(seen["pending_activities"], list)
+
+
+async def test_a_resolved_case_waits_for_its_reopen_window(live, acme):
+    case = await settle(live, (await open_case(live, contact_id=str(acme["ada"].id)))["id"])
+    as_ann = await mint(live, "agent", acme["ann"].id)
+    r = await act(live, case["id"], "resolve", as_ann, resolution="Replaced the router")
+    assert r.status_code == 200, r.text
+    seen = await inspected(live, case["id"])
+    assert seen["next_deadline"]["what"] == "reopen_window"
+    assert instant(seen["next_deadline"]["at"]) == instant(r.json()["reopen_window_ends_at"])
+
+
+async def test_a_closed_case_is_a_completed_workflow_with_no_deadline(live, acme):
+    case = await settle(live, (await open_case(live, contact_id=str(acme["ada"].id)))["id"])
+    as_ann = await mint(live, "agent", acme["ann"].id)
+    assert (await act(live, case["id"], "resolve", as_ann, resolution="ok")).status_code == 200
+    as_ada = await mint(live, "contact", acme["ada"].id)
+    assert (await act(live, case["id"], "accept", as_ada)).status_code == 200
+    for _ in range(100):  # the workflow completes just after the close is answered
+        seen = await inspected(live, case["id"])
+        if seen["status"] != "RUNNING":
+            break
+    assert seen["status"] == "COMPLETED" and seen["next_deadline"] is None
+
+
+async def test_a_workflow_temporal_does_not_have_is_gone_not_an_error(api, sessions, acme):
+    # A case row whose workflow Temporal never had: as one past the namespace's retention.
+    case = Case(
+        id=uuid.uuid4(),
+        number="CS9999999",
+        workflow_id=f"case-{uuid.uuid4()}",
+        channel="email",
+        subject="Long gone",
+        state="closed",
+        account_id=acme["account"].id,
+    )
+    await factories.add(sessions, case)
+    seen = await inspected(api, case.id)
+    assert seen["status"] == "GONE" and seen["run_id"] is None
+    assert seen["next_deadline"] is None and seen["ui_url"].endswith(case.workflow_id)
+
+
+async def test_only_supervisors_and_admins_inspect_workflows(live, acme):
+    case = await settle(live, (await open_case(live, contact_id=str(acme["ada"].id)))["id"])
+    path = f"{V1}/cases/{case['id']}/workflow"
+    assert_problem(await live.get(path, headers=await mint(live, "agent", acme["ann"].id)), 403)
+    assert_problem(await live.get(path, headers=await mint(live, "contact", acme["ada"].id)), 403)
+    assert_problem(await live.get(path, headers=await mint(live, "integration")), 403)
+    assert_problem(await live.get(path, headers={"Authorization": ""}), 401)
+    as_sup = await mint(live, "supervisor")
+    assert_problem(await live.get(f"{V1}/cases/{uuid.uuid4()}/workflow", headers=as_sup), 404)
+
+
+async def test_temporal_away_is_a_503_problem(live, acme, monkeypatch):
+    case = await settle(live, (await open_case(live, contact_id=str(acme["ada"].id)))["id"])
+    from temporalio.service import RPCError, RPCStatusCode
+
+    async def away(*_, **__):
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+    service = live.app.state.temporal.client.workflow_service
+    monkeypatch.setattr(service, "describe_workflow_execution", away)
+    problem = assert_problem(await live.get(f"{V1}/cases/{case['id']}/workflow"), 503)
+    assert "not answering" in problem["detail"]
+
+
+async def test_the_openapi_document_describes_the_workflow_endpoint(api):
+    spec = (await api.get("/openapi.json")).json()
+    get = spec["paths"]["/api/v1/cases/{case_id}/workflow"]["get"]
+    assert "503" in get["responses"]
+    schema = spec["components"]["schemas"]["CaseWorkflowRead"]["properties"]
+    assert set(schema) == {
+        "workflow_id",
+        "run_id",
+        "status",
+        "history_length",
+        "continued_as_new",
+        "next_deadline",
+        "pending_activities",
+        "children",
+        "ui_url",
+    }
+    assert schema["ui_url"]["description"]
