@@ -5,13 +5,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
+from temporalio.service import RPCError
 
 from api import visibility
 from api.deps import PagePrincipal, SessionDep
+from api.errors import Problem
 from api.pages.base import action_route, need, page_router, render
-from api.services import cases, console
+from api.services import case_workflow, cases, console, customer360
 from api.services.people import agent_names
-from models.cases import CaseEvent
+from models.cases import Case, CaseEvent
 from workflows.actions import ACTIONS, Action, may_take
 from workflows.vocabulary import STAFF
 
@@ -74,7 +76,8 @@ async def console_case(request: Request, case_id: uuid.UUID, db: SessionDep, who
     context = {
         "title": f"{case.number} · {case.subject}",
         "case": cases.view_of(case, now),
-        "who_is": await console.people(db=db, case=case),
+        "customer": await customer360.customer(db=db, case=case),
+        **await workflow_panel(request, who, case),
         "assignee": names.get(case.assigned_agent_id),
         "events": [
             {
@@ -96,6 +99,21 @@ async def console_case(request: Request, case_id: uuid.UUID, db: SessionDep, who
         ],
     }
     return render(request, "console_case.html", context)
+
+
+async def workflow_panel(request: Request, who, case: Case) -> dict:
+    """The case's workflow for those who may inspect it; the page still renders (saying so)
+    while Temporal is away."""
+    if not case_workflow.may_inspect(who):
+        return {"workflow": None, "workflow_problem": None}
+    try:
+        client = await request.app.state.temporal.get()
+        return {
+            "workflow": await case_workflow.inspect(client=client, case=case),
+            "workflow_problem": None,
+        }
+    except (Problem, RPCError):
+        return {"workflow": None, "workflow_problem": "Temporal is not answering; try again."}
 
 
 action_route(router, "/console", CONSOLE_ACTIONS, STAFF)

@@ -53,7 +53,6 @@ IdempotencyKey = Annotated[
 ]
 OPENERS = (Role.SUPERVISOR, Role.AGENT, Role.INTEGRATION, Role.CONTACT, Role.CONSUMER)
 NOTIFICATION_READERS = (Role.SUPERVISOR, Role.AGENT, Role.INTEGRATION)
-WORKFLOW_READERS = (Role.SUPERVISOR,)
 REFUSED = {409: {"description": "the case's state does not allow the action"}, **BUSY}
 
 
@@ -166,7 +165,7 @@ async def workflow(case_id: CaseId, db: ReadSessionDep, client: ClientDep, who: 
     """Status, run id, history length and continue-as-new count of the latest run, the next
     deadline and what it is, pending activities, child work orders and the Temporal UI link.
     A workflow Temporal no longer keeps answers 200 with status GONE."""
-    require(who, *WORKFLOW_READERS)
+    require(who, *case_workflow.READERS)
     case = await cases.visible_case(db=db, who=who, case_id=case_id)
     return await case_workflow.inspect(client=client, case=case)
 

@@ -27,6 +27,7 @@ class ChildWorkflowRead(BaseModel):
     workflow_id: str
     run_id: str
     workflow_type: str = Field(description="WorkOrderWorkflow for a work order")
+    work_order_number: str | None = Field(description="The work order's number, for one")
 
 
 class CaseWorkflowRead(BaseModel):

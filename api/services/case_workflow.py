@@ -18,11 +18,16 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.auth import Principal
+from api.services.cases import loaded
 from models.cases import Case
 from workflows import deadlines
 from workflows.case import CaseWorkflow
 from workflows.search import NEXT_DEADLINE
+from workflows.vocabulary import Role
 
+# Who may look into a case's workflow (admin may do everything).
+READERS = (Role.SUPERVISOR,)
 # The Temporal Web UI that `casework dev` serves (API.md: :8233). Not in Settings yet (this
 # module's owner may not edit it): CASEWORK_TEMPORAL_UI_URL points it elsewhere.
 UI_URL = os.environ.get("CASEWORK_TEMPORAL_UI_URL", "http://127.0.0.1:8233").rstrip("/")
@@ -58,6 +63,7 @@ async def inspect(*, client: Client, case: Case) -> dict:
             raise  # Temporal away or failing: api.errors answers 503
         return gone(namespace, case)
     info = described.workflow_execution_info
+    work_orders = {w.workflow_id: w.number for w in loaded(case, "work_order_rows")}
     run_id = info.execution.run_id
     running = info.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
     return {
@@ -68,16 +74,22 @@ async def inspect(*, client: Client, case: Case) -> dict:
         "continued_as_new": await runs_before(client, case.workflow_id, run_id),
         "next_deadline": await next_deadline(client, case, info) if running else None,
         "pending_activities": [activity(a) for a in described.pending_activities],
-        "children": [
-            {
-                "workflow_id": c.workflow_id,
-                "run_id": c.run_id,
-                "workflow_type": c.workflow_type_name,
-            }
-            for c in described.pending_children
-        ],
+        "children": [child(c, work_orders) for c in described.pending_children],
         "ui_url": ui_url(namespace, case.workflow_id, run_id),
     }
+
+
+def child(pending, work_orders: dict[str, str]) -> dict:
+    return {
+        "workflow_id": pending.workflow_id,
+        "run_id": pending.run_id,
+        "workflow_type": pending.workflow_type_name,
+        "work_order_number": work_orders.get(pending.workflow_id),
+    }
+
+
+def may_inspect(who: Principal) -> bool:
+    return who.role in (Role.ADMIN, *READERS)
 
 
 def gone(namespace: str, case: Case) -> dict:

@@ -1,5 +1,4 @@
-"""What the supervisor console shows: queue counts, agent load, at-risk and recent cases, and
-a case's people."""
+"""What the supervisor console shows: queue counts, agent load, at-risk and recent cases."""
 
 from datetime import datetime, timedelta
 
@@ -7,7 +6,6 @@ from sqlalchemy import func, select
 
 from api.services.cases import view_of
 from models.cases import Case
-from models.customers import Account, Consumer, Contact
 from models.people import Agent, Queue
 from workflows.vocabulary import ACTIVE, CaseState
 
@@ -100,17 +98,3 @@ async def at_risk_cases(*, db, visible, now: datetime, within: timedelta) -> lis
         .limit(50)
     )
     return list((await db.execute(query)).scalars().all())
-
-
-async def people(*, db, case: Case) -> dict:
-    account = await db.get(Account, case.account_id) if case.account_id else None
-    person = None
-    if case.contact_id:
-        person = await db.get(Contact, case.contact_id)
-    elif case.consumer_id:
-        person = await db.get(Consumer, case.consumer_id)
-    return {
-        "account": account.name if account else None,
-        "requester": person.name if person else case.requester_name,
-        "requester_email": person.email if person else case.requester_email,
-    }

@@ -1,0 +1,119 @@
+"""The whole customer beside a case: account (and parent), contact or consumer, entitlement
+with units left, their assets, and their other open and recent cases (the console case page)."""
+
+from sqlalchemy import select
+
+from models.cases import Case
+from models.customers import Account, Asset, Consumer, Contact, Product
+from models.service import Entitlement
+from workflows.vocabulary import ACTIVE
+
+ASSETS = 20
+OTHER_CASES = 10
+
+
+async def customer(*, db, case: Case) -> dict:
+    account = await db.get(Account, case.account_id) if case.account_id else None
+    parent = await db.get(Account, account.parent_id) if account and account.parent_id else None
+    person = None
+    if case.contact_id:
+        person = await db.get(Contact, case.contact_id)
+    elif case.consumer_id:
+        person = await db.get(Consumer, case.consumer_id)
+    return {
+        "account": account and {"id": account.id, "name": account.name, "type": account.type},
+        "parent": parent and {"id": parent.id, "name": parent.name},
+        "person": {"name": person.name, "email": person.email, "phone": person.phone}
+        if person
+        else {"name": case.requester_name, "email": case.requester_email, "phone": None},
+        "person_kind": "contact" if case.contact_id else "consumer" if case.consumer_id else None,
+        "entitlement": await entitlement(db, case),
+        "assets": await assets(db, case),
+        **await other_cases(db, case),
+    }
+
+
+async def entitlement(db, case: Case) -> dict | None:
+    found = await db.get(Entitlement, case.entitlement_id) if case.entitlement_id else None
+    if found is None:
+        return None
+    units = found.units or {}
+    total = units.get("total")
+    return {
+        "name": found.name,
+        "tier": found.tier,
+        "active": found.active,
+        "ends_on": found.ends_on,
+        "units_kind": units.get("kind"),
+        "units_total": total,
+        "units_used": found.units_used,
+        # Only a metered entitlement has units to run out of; None means unlimited.
+        "units_left": whole(max(0, total - found.units_used)) if total is not None else None,
+    }
+
+
+def whole(number: float) -> float | int:
+    """3.0 hours reads as 3; a part hour keeps one decimal."""
+    return int(number) if float(number).is_integer() else round(number, 1)
+
+
+def owner(case: Case):
+    """Whose things belong with the case: the account's, else the consumer's, else the
+    account-less contact's (None: an anonymous requester has no history to show)."""
+    if case.account_id:
+        return Case.account_id == case.account_id, Asset.account_id == case.account_id
+    if case.consumer_id:
+        return Case.consumer_id == case.consumer_id, Asset.consumer_id == case.consumer_id
+    if case.contact_id:
+        return Case.contact_id == case.contact_id, None
+    return None, None
+
+
+async def assets(db, case: Case) -> list[dict]:
+    _, theirs = owner(case)
+    if theirs is None:
+        return []
+    query = (
+        select(Asset, Product.name)
+        .join(Product, Product.id == Asset.product_id)
+        .where(theirs)
+        .order_by(Product.name, Asset.serial)
+        .limit(ASSETS)
+    )
+    return [
+        {
+            "id": asset.id,
+            "product": product,
+            "serial": asset.serial,
+            "location": asset.location,
+            "this_case": asset.id == case.asset_id,
+        }
+        for asset, product in (await db.execute(query)).all()
+    ]
+
+
+async def other_cases(db, case: Case) -> dict:
+    """The customer's other cases: all the open ones, and the newest of the finished ones."""
+    theirs, _ = owner(case)
+    if theirs is None:
+        return {"open_cases": [], "recent_cases": []}
+    base = select(Case).where(theirs, Case.id != case.id)
+    newest = (Case.created_at.desc(), Case.id.desc())
+    open_rows = await db.execute(base.where(Case.state.in_(ACTIVE)).order_by(*newest).limit(50))
+    recent = base.where(Case.state.not_in(ACTIVE)).order_by(*newest).limit(OTHER_CASES)
+    return {
+        "open_cases": [brief(c) for c in open_rows.scalars()],
+        "recent_cases": [brief(c) for c in (await db.execute(recent)).scalars()],
+    }
+
+
+def brief(case: Case) -> dict:
+    return {
+        "id": case.id,
+        "number": case.number,
+        "subject": case.subject,
+        "state": case.state,
+        "priority": case.priority,
+        "created_at": case.created_at,
+        "breached": case.breached,
+    }
