@@ -1,0 +1,127 @@
+"""The console case page's workflow panel and customer 360, on the real app with a worker on
+the time-skipping server."""
+
+import html
+from types import SimpleNamespace
+
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.pages.base import when
+from api.services.case_workflow import UI_URL
+from tests import factories
+from tests.api.test_cases import V1, act, open_case, settle
+from tests.conftest import mint
+from tests.pages.test_pages import anon, live, log_in, make_case, section
+
+__all__ = ["anon", "live"]  # fixtures used by name
+
+
+@pytest.fixture
+async def initech(live, sessions):
+    """A site account under its group, a contact, an asset, a metered entitlement with an SLA
+    (no warnings: the next deadline is the breach), other cases, and a case opened for real."""
+    group = await factories.account(sessions, "Initech Group", domains=())
+    site = await factories.account(sessions, "Initech Berlin", ("initech.example",), group.id)
+    other = await factories.account(sessions, "Globex", domains=("globex.example",))
+    ada = await factories.contact(
+        sessions, site.id, name="Ada Lovelace", email="ada@initech.example"
+    )
+    ann = await factories.agent(sessions, "Ann")
+    sue = await factories.agent(sessions, "Sue")
+    product = await factories.product(sessions, "Router X")
+    asset = {"product_id": str(product.id), "serial": "RX-4242", "account_id": str(site.id)}
+    r = await live.post(f"{V1}/assets", json=asset | {"location": "Berlin, 3rd floor"})
+    assert r.status_code == 201, r.text
+    body = {"name": "Fix", "kind": "resolution", "duration_seconds": 8 * 3600, "warn_at": []}
+    r = await live.post(f"{V1}/sla-definitions", json=body)
+    assert r.status_code == 201, r.text
+    entitlement = {
+        "name": "Gold support",
+        "account_id": str(site.id),
+        "sla_definition_ids": [r.json()["id"]],
+        "units": {"kind": "cases", "total": 5},
+    }
+    assert (await live.post(f"{V1}/entitlements", json=entitlement)).status_code == 201
+    still_open = await make_case(sessions, account_id=site.id, subject="Printer jams")
+    finished = await make_case(sessions, account_id=site.id, state="closed", subject="VPN slow")
+    foreign = await make_case(sessions, account_id=other.id, subject="Not theirs")
+    case = await open_case(live, contact_id=str(ada.id))
+    case = await settle(live, case["id"])
+    as_ann = await mint(live, "agent", ann.id)
+    r = await act(live, case["id"], "note", as_ann, body="Customer is on the old firmware")
+    assert r.status_code == 200, r.text
+    return SimpleNamespace(
+        case=case, ann=ann, sue=sue, open=still_open, closed=finished, foreign=foreign
+    )
+
+
+async def test_a_supervisor_sees_the_workflow_with_its_next_deadline_and_ui_link(
+    live, anon, initech
+):
+    case = initech.case
+    await log_in(anon, live, "supervisor", initech.sue.id)
+    r = await anon.get(f"/console/cases/{case['id']}")
+    assert r.status_code == 200, r.text
+    panel = section(r.text, "<h2>Workflow</h2>", "</section>")
+    assert "running" in panel and case["workflow_id"] in panel
+    deadline = section(panel, 'class="deadline"', "</dd>")
+    (clock,) = case["sla"]
+    assert when(clock["due_at"]) in deadline and "SLA breach" in deadline
+    seen = (await live.get(f"{V1}/cases/{case['id']}/workflow")).json()
+    link = f"{UI_URL}/namespaces/default/workflows/{case['workflow_id']}/{seen['run_id']}/history"
+    assert f'href="{html.escape(link)}"' in panel
+
+
+async def test_the_case_page_shows_the_whole_customer(live, anon, initech):
+    await log_in(anon, live, "supervisor", initech.sue.id)
+    r = await anon.get(f"/console/cases/{initech.case['id']}")
+    panel = section(r.text, "<h2>Customer</h2>", "</section>")
+    assert "Initech Berlin" in panel and "part of Initech Group" in panel
+    assert "Ada Lovelace" in panel and "ada@initech.example" in panel
+    assert "Gold support" in panel and "4 cases left" in panel  # this case used one of 5
+    assert "Router X" in panel and "RX-4242" in panel and "Berlin, 3rd floor" in panel
+    opened = section(panel, "Other open cases", "</ul>")
+    assert f'href="/console/cases/{initech.open.id}"' in opened and initech.open.number in opened
+    assert initech.closed.number not in opened
+    recent = section(panel, "Recent cases", "</ul>")
+    assert f'href="/console/cases/{initech.closed.id}"' in recent
+    assert initech.foreign.number not in panel and initech.case["number"] not in panel
+
+
+async def test_internal_notes_are_marked_internal_on_the_timeline(live, anon, initech):
+    await log_in(anon, live, "supervisor", initech.sue.id)
+    r = await anon.get(f"/console/cases/{initech.case['id']}")
+    timeline = section(r.text, "<h2>Timeline", "</section>")
+    note = timeline[timeline.index("Customer is on the old firmware") - 600 :]
+    item = note[note.rindex('<li class="', 0, 600) :]
+    assert item.startswith('<li class="internal"') and "internal</span>" in item
+
+
+async def test_an_agent_sees_the_customer_but_not_the_workflow(live, anon, initech):
+    await log_in(anon, live, "agent", initech.ann.id)
+    r = await anon.get(f"/console/cases/{initech.case['id']}")
+    assert r.status_code == 200, r.text
+    assert "<h2>Customer</h2>" in r.text and "4 cases left" in r.text
+    assert "<h2>Workflow</h2>" not in r.text and UI_URL not in r.text
+
+
+async def test_the_page_still_renders_while_temporal_is_away(live, anon, initech, monkeypatch):
+    async def away(*_, **__):
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+    service = live.app.state.temporal.client.workflow_service
+    monkeypatch.setattr(service, "describe_workflow_execution", away)
+    await log_in(anon, live, "supervisor", initech.sue.id)
+    r = await anon.get(f"/console/cases/{initech.case['id']}")
+    assert r.status_code == 200, r.text
+    assert "Temporal is not answering" in section(r.text, "<h2>Workflow</h2>", "</section>")
+    assert "Initech Berlin" in r.text
+
+
+async def test_a_case_without_a_workflow_says_temporal_no_longer_keeps_it(api, sessions):
+    case = await make_case(sessions, state="closed")
+    r = await api.get(f"/console/cases/{case.id}")
+    panel = section(r.text, "<h2>Workflow</h2>", "</section>")
+    assert "gone" in panel and "no longer keeps this workflow" in panel
+    assert f'href="{UI_URL}/namespaces/default/workflows/{case.workflow_id}"' in panel
