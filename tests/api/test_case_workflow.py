@@ -5,10 +5,13 @@ import uuid
 from datetime import datetime
 
 from api.schemas.case_workflow import CaseWorkflowRead
+from api.services import intake
 from api.services.case_workflow import UI_URL
 from models.cases import Case
 from tests import factories
 from tests.api.test_cases import V1, acme, act, assert_problem, live, mint, open_case, settle
+from tests.workflows import helpers
+from tests.workflows.helpers import described, wait_row
 
 __all__ = ["acme", "live"]  # fixtures used by name
 
@@ -135,3 +138,31 @@ async def test_the_openapi_document_describes_the_workflow_endpoint(api):
         "ui_url",
     }
     assert schema["ui_url"]["description"]
+
+
+async def test_continued_as_new_counts_the_runs_before_the_latest(live, sessions, ts_env, acme):
+    """A case that continues as new every few events: after each new run the answer names
+    that run and counts the runs before it."""
+    client = ts_env.client
+    opening = await intake.open_case(
+        sessions=sessions,
+        client=client,
+        task_queue=live.task_queue,
+        fields={"subject": "Chatty", "channel": "email", "contact_id": acme["ada"].id},
+        history_limit=40,
+    )
+    case = await wait_row(sessions, opening.case_id, lambda c: c.assigned_agent_id)
+    handle = client.get_workflow_handle(case.workflow_id)
+    runs = [(await described(handle)).execution.run_id]
+    for i in range(200):
+        await helpers.act(client, case, "note", body=f"note {i}")
+        run_id = (await described(handle)).execution.run_id
+        if run_id == runs[-1]:
+            continue
+        runs.append(run_id)
+        seen = await inspected(live, case.id)
+        assert seen["run_id"] == run_id and seen["status"] == "RUNNING"
+        assert seen["continued_as_new"] == len(runs) - 1
+        if len(runs) == 3:
+            break
+    assert len(runs) == 3, "the case never continued as new twice"
