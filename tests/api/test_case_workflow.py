@@ -4,16 +4,19 @@ worker on the time-skipping server."""
 import uuid
 from datetime import datetime
 
+from temporalio.service import RPCError, RPCStatusCode
+
 from api.schemas.case_workflow import CaseWorkflowRead
 from api.services import intake
 from api.services.case_workflow import UI_URL
 from models.cases import Case
 from tests import factories
 from tests.api.test_cases import V1, acme, act, assert_problem, live, mint, open_case, settle
+from tests.api.test_work_orders import dispatched, new_case, request, shop, wait_view
 from tests.workflows import helpers
 from tests.workflows.helpers import described, wait_row
 
-__all__ = ["acme", "live"]  # fixtures used by name
+__all__ = ["acme", "live", "shop"]  # fixtures used by name
 
 
 async def with_sla(api, account_id, seconds: int = 8 * 3600) -> str:
@@ -110,7 +113,6 @@ async def test_only_supervisors_and_admins_inspect_workflows(live, acme):
 
 async def test_temporal_away_is_a_503_problem(live, acme, monkeypatch):
     case = await settle(live, (await open_case(live, contact_id=str(acme["ada"].id)))["id"])
-    from temporalio.service import RPCError, RPCStatusCode
 
     async def away(*_, **__):
         raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
@@ -166,3 +168,30 @@ async def test_continued_as_new_counts_the_runs_before_the_latest(live, sessions
         if len(runs) == 3:
             break
     assert len(runs) == 3, "the case never continued as new twice"
+
+
+async def test_a_work_order_shows_as_a_running_child_with_its_number(live, shop):
+    case = await new_case(live, shop)
+    r = await request(live, shop, case["id"], skills=["fiber"], parts=["ONT-2"])
+    assert r.status_code == 200, r.text
+    (work_order,) = (await wait_view(live, case["id"], dispatched))["work_orders"]
+    (child,) = (await inspected(live, case["id"]))["children"]
+    assert child["workflow_type"] == "WorkOrderWorkflow"
+    assert child["work_order_number"] == work_order["number"]
+
+
+async def test_without_a_worker_to_answer_the_deadline_comes_from_the_search_attribute(
+    live, acme, monkeypatch
+):
+    await with_sla(live, acme["account"].id)
+    case = await settle(live, (await open_case(live, contact_id=str(acme["ada"].id)))["id"])
+    (clock,) = case["sla"]
+
+    async def no_worker(*_, **__):
+        raise RPCError("query timed out", RPCStatusCode.DEADLINE_EXCEEDED, b"")
+
+    service = live.app.state.temporal.client.workflow_service
+    monkeypatch.setattr(service, "query_workflow", no_worker)
+    seen = await inspected(live, case["id"])
+    assert seen["next_deadline"]["what"] is None
+    assert instant(seen["next_deadline"]["at"]) == instant(clock["due_at"])
