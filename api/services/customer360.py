@@ -9,7 +9,8 @@ from models.service import Entitlement
 from workflows.vocabulary import ACTIVE
 
 ASSETS = 20
-OTHER_CASES = 10
+OTHER_CASES = 10  # finished ones shown
+OPEN_CASES = 50
 
 
 async def customer(*, db, case: Case) -> dict:
@@ -93,27 +94,17 @@ async def assets(db, case: Case) -> list[dict]:
 
 
 async def other_cases(db, case: Case) -> dict:
-    """The customer's other cases: all the open ones, and the newest of the finished ones."""
+    """The customer's other cases (Case rows): the open ones, the newest finished ones."""
     theirs, _ = owner(case)
     if theirs is None:
         return {"open_cases": [], "recent_cases": []}
     base = select(Case).where(theirs, Case.id != case.id)
     newest = (Case.created_at.desc(), Case.id.desc())
-    open_rows = await db.execute(base.where(Case.state.in_(ACTIVE)).order_by(*newest).limit(50))
+    open_rows = await db.execute(
+        base.where(Case.state.in_(ACTIVE)).order_by(*newest).limit(OPEN_CASES)
+    )
     recent = base.where(Case.state.not_in(ACTIVE)).order_by(*newest).limit(OTHER_CASES)
     return {
-        "open_cases": [brief(c) for c in open_rows.scalars()],
-        "recent_cases": [brief(c) for c in (await db.execute(recent)).scalars()],
-    }
-
-
-def brief(case: Case) -> dict:
-    return {
-        "id": case.id,
-        "number": case.number,
-        "subject": case.subject,
-        "state": case.state,
-        "priority": case.priority,
-        "created_at": case.created_at,
-        "breached": case.breached,
+        "open_cases": list(open_rows.scalars()),
+        "recent_cases": list((await db.execute(recent)).scalars()),
     }
