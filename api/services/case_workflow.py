@@ -15,7 +15,7 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
 )
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal
@@ -71,7 +71,10 @@ async def inspect(*, client: Client, case: Case) -> dict:
         "run_id": run_id,
         "status": WorkflowExecutionStatus.Name(info.status).removeprefix(STATUS_PREFIX),
         "history_length": info.history_length,
-        "continued_as_new": await runs_before(client, case.workflow_id, run_id),
+        # first_run_id is the run itself for a workflow that never continued (no walk needed).
+        "continued_as_new": 0
+        if info.first_run_id == run_id
+        else await runs_before(client, case.workflow_id, run_id),
         "next_deadline": await next_deadline(client, case, info) if running else None,
         "pending_activities": [activity(a) for a in described.pending_activities],
         "children": [child(c, work_orders) for c in described.pending_children],
@@ -152,6 +155,8 @@ async def next_deadline(client: Client, case: Case, info) -> dict | None:
     handle = client.get_workflow_handle(case.workflow_id)
     try:
         data = await handle.query(CaseWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+    except WorkflowQueryFailedError:  # the worker could not answer (say, mid-deploy)
+        return searched_deadline(info)
     except RPCError as err:
         if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE):
             raise
