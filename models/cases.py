@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -97,6 +98,7 @@ class Case(IdMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    csat: Mapped[dict | None] = mapped_column(JSONB)  # the survey's answer, for the view
     # Linked work orders and incidents with their live state: loaded only where a query asks
     # for them (`selectinload`), so the worker's many reads of a case cost one query each.
     work_order_rows: Mapped[list["WorkOrder"]] = relationship(  # noqa: F821
@@ -173,3 +175,20 @@ class IntakeKey(Base):
     case_id: Mapped[uuid.UUID]
     number: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+
+
+class CsatResponse(IdMixin, Base):
+    """A customer's answer to the satisfaction survey: one per closed case."""
+
+    __tablename__ = "csat_responses"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="ck_csat_responses_score"),
+        UniqueConstraint("case_id", name="uq_csat_responses_case_id"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    respondent_role: Mapped[str] = mapped_column(String(20))
+    respondent_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

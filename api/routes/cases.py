@@ -28,8 +28,9 @@ from api.schemas.cases import (
     EventPage,
     NotificationPage,
 )
+from api.schemas.csat import CsatCreate, CsatRead
 from api.schemas.field_service import FieldServiceBody, ItsmBody
-from api.services import case_workflow, cases, intake
+from api.services import case_workflow, cases, csat, intake
 from api.services.actions import run_action
 from api.updates import BUSY
 from workflows.actions import ACTIONS, Action, FieldServiceRequest, ItsmEscalation
@@ -130,6 +131,17 @@ async def list_cases(
 @router.get("/cases/{case_id}", response_model=CaseRead, summary="Read one case")
 async def get_case(case_id: CaseId, db: ReadSessionDep, who: CurrentPrincipal):
     return case_views.answer(await cases.get(db=db, who=who, case_id=case_id))
+
+
+@router.post(
+    "/cases/{case_id}/csat",
+    status_code=201,
+    response_model=CsatRead,
+    summary="Answer the satisfaction survey of a closed case (its customer, once)",
+    responses={409: {"description": "the case is not closed, or the survey was answered"}},
+)
+async def answer_survey(case_id: CaseId, body: CsatCreate, db: SessionDep, who: CurrentPrincipal):
+    return await csat.answer(db=db, who=who, case_id=case_id, body=body)
 
 
 @router.get(

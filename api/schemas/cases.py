@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Query
 from pydantic import BaseModel, Field, StringConstraints
 
+from api.schemas.csat import CsatRead
 from api.schemas.email import Email
 from api.schemas.strict import StrictInput
 from workflows.vocabulary import CaseState, Channel
@@ -100,6 +101,7 @@ class CaseRead(BaseModel):
     updated_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
+    csat: CsatRead | None = Field(None, description="The customer's survey answer, once closed")
 
 
 class CasePage(BaseModel):
