@@ -7,7 +7,7 @@ from importlib.resources import files
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from api.errors import Problem
 
@@ -31,28 +31,20 @@ def asset(name: str) -> bytes:
 
 def install(app: FastAPI) -> None:
     """Create the app with docs_url=None and redoc_url=None, then call this."""
-    title = f"{app.title} API"
-
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=title,
-            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
-            swagger_ui_parameters=SWAGGER_PARAMETERS,
-        )
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=title,
-            redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
-            with_google_fonts=False,
-        )
+    page = {"openapi_url": app.openapi_url or "/openapi.json", "title": f"{app.title} API"}
+    swagger = {
+        "swagger_js_url": f"{ASSETS_URL}/swagger-ui-bundle.js",
+        "swagger_css_url": f"{ASSETS_URL}/swagger-ui.css",
+        "swagger_favicon_url": f"{ASSETS_URL}/favicon.png",
+        "swagger_ui_parameters": SWAGGER_PARAMETERS,
+    }
+    redoc = {
+        "redoc_js_url": f"{ASSETS_URL}/redoc.standalone.js",
+        "redoc_favicon_url": f"{ASSETS_URL}/favicon.png",
+        "with_google_fonts": False,
+    }
+    app.get("/docs", include_in_schema=False)(lambda: get_swagger_ui_html(**page, **swagger))
+    app.get("/redoc", include_in_schema=False)(lambda: get_redoc_html(**page, **redoc))
 
     @app.get(ASSETS_URL + "/{name}", include_in_schema=False)
     async def docs_asset(name: str) -> Response:
