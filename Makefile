@@ -30,7 +30,7 @@ bench: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[dev,test]'  # dev: what `casework dev` starts
 	touch $@
 
 # Keeps .venv and the local dev data (.casework/); distclean removes those too.

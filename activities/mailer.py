@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from templates import ROOT as TEMPLATES_DIR  # noqa: F401  (where the kinds live, for tests)
+from templates import ResourceLoader
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,6 @@ TEMPLATE_KINDS: tuple[str, ...] = (
     "step_failed",
 )
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 MAX_SUBJECT_LENGTH = 200
 MAX_LINE = 998  # SMTP's limit on a line, without its CRLF (RFC 5322 2.1.1)
@@ -100,8 +102,11 @@ class Renderer:
     """Renders notification kinds; user text only ever enters as context data."""
 
     def __init__(self, templates_dir: Path | None = None) -> None:
+        loader: BaseLoader = (
+            FileSystemLoader(str(templates_dir)) if templates_dir else ResourceLoader()
+        )
         self.env = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(str(templates_dir or TEMPLATES_DIR)),
+            loader=loader,
             undefined=StrictUndefined,
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import errors, openapi
+from api import docs, errors, openapi
 from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
 from api.pages import console, login, portal
@@ -87,10 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Customer service management in which every case is a durable workflow.",
         lifespan=lifespan,
+        # Served by api.docs from the package instead of FastAPI's CDN-loading pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(BodyLimit)
     errors.install(app)
     openapi.install(app)
+    docs.install(app)
     app.include_router(health.router)
     # Requests try the routes in this order (no two routers share a path): the busiest first.
     for module in (

@@ -14,6 +14,7 @@ from temporalio.service import RetryConfig
 from api.auth import COOKIE, Principal, cached_principal, principal_for, require
 from api.errors import Problem, unavailable
 from api.services.people import person_name
+from casework import temporal
 from casework.settings import Settings
 from workflows.vocabulary import Role
 
@@ -35,9 +36,8 @@ class TemporalConnector:
             if self.client is None:
                 try:
                     self.client = await asyncio.wait_for(
-                        Client.connect(
-                            self.settings.temporal_address,
-                            namespace=self.settings.temporal_namespace,
+                        temporal.connect(
+                            self.settings,
                             # Fail fast while Temporal is away: the caller gets a 503 and
                             # retries, instead of a request hanging on client retries.
                             retry_config=RetryConfig(

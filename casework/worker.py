@@ -9,13 +9,13 @@ import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import uvloop
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import Deps, all_activities
 from activities.mailer import Mailer, Renderer
 from activities.relay import OutboxRelay
+from casework import loop, temporal
 from casework.settings import Settings, get_settings
 from models.db import libpq_url, make_engine, make_session_factory
 from workflows.case import CaseWorkflow
@@ -111,10 +111,11 @@ async def relaying(relay: OutboxRelay) -> AsyncIterator[None]:
 
 async def run_worker(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await temporal.connect(settings)
     deps = build_deps(settings)
     worker = build_worker(client, settings, deps)
-    log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+    where = client.service_client.config.target_host
+    log.info("worker polling task queue %r on %s", settings.task_queue, where)
     # What is loaded by now (modules, the sandbox's templates) lives as long as the process:
     # keep it out of the collector's full passes, and let those wait for 100 middle ones.
     gc.freeze()
@@ -128,4 +129,4 @@ async def run_worker(settings: Settings | None = None) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvloop.run(run_worker())  # the event loop's own work is a fifth of an action's worker CPU
+    loop.run(run_worker())

@@ -6,7 +6,6 @@ import json
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -15,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, StrictUndefined
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from temporalio.service import RPCError
@@ -25,9 +24,10 @@ from api.deps import ClientDep, LoginRequired, PagePrincipal, SessionDep
 from api.errors import TITLES, Problem
 from api.schemas.cases import ActionBody
 from api.services.actions import run_action
+from templates import ROOT as TEMPLATES
+from templates import ResourceLoader
 from workflows.actions import ACTIONS, Action
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "pages"
 FLASH = "casework_flash"
 # The pages load no script and nothing from elsewhere; forms post only to us.
 SECURITY_HEADERS = {
@@ -92,7 +92,7 @@ def ago(value: datetime | str | None) -> str:
 
 
 env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
+    loader=ResourceLoader(TEMPLATES / "pages"),  # package data, wherever it is installed
     autoescape=True,
     undefined=StrictUndefined,
     trim_blocks=True,
