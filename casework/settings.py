@@ -19,6 +19,10 @@ class Settings(BaseSettings):
         "127.0.0.1:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS")
     )
     temporal_namespace: str = Field("default", validation_alias="TEMPORAL_NAMESPACE")
+    # The Temporal Web UI, for the links from a case to its workflow (`casework dev`: :8233).
+    temporal_ui_url: str = Field(
+        "http://127.0.0.1:8233", validation_alias="CASEWORK_TEMPORAL_UI_URL"
+    )
     task_queue: str = Field("casework", validation_alias="CASEWORK_TASK_QUEUE")
     smtp_url: str = Field("smtp://disabled", validation_alias="SMTP_URL")
     mail_from: str = Field("support@casework.localhost", validation_alias="CASEWORK_MAIL_FROM")

@@ -109,7 +109,9 @@ async def workflow_panel(request: Request, who, case: Case) -> dict:
     try:
         client = await request.app.state.temporal.get()
         return {
-            "workflow": await case_workflow.inspect(client=client, case=case),
+            "workflow": await case_workflow.inspect(
+                client=client, case=case, ui=request.app.state.settings.temporal_ui_url
+            ),
             "workflow_problem": None,
         }
     except (Problem, RPCError):

@@ -5,6 +5,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from api.auth import Principal
@@ -12,7 +13,8 @@ from api.deps import ClientDep, PagePrincipal, SessionDep, SessionsDep, Settings
 from api.errors import Problem
 from api.pages.base import action_route, back, first_error, need, page_router, render
 from api.schemas.cases import CaseCreate
-from api.services import cases, intake
+from api.schemas.csat import CsatCreate
+from api.services import cases, csat, intake
 from api.services.catalog import knowledge
 from models.cases import CaseEvent
 from workflows.actions import ACTIONS, Action
@@ -162,8 +164,39 @@ async def portal_case(request: Request, case_id: uuid.UUID, db: SessionDep, who:
         ],
         "can_reply": case.state in ACTIONS[Action.CUSTOMER_REPLY].allowed_in,
         "can_decide": case.state in ACTIONS[Action.ACCEPT].allowed_in,
+        "can_rate": case.state == CaseState.CLOSED and own_case,
     }
     return render(request, "portal_case.html", context)
+
+
+@router.get("/portal/cases/{case_id}/survey")
+async def survey(case_id: uuid.UUID, who: PagePrincipal):
+    """The survey mail's link: the case page, at its survey."""
+    need(who, CUSTOMERS)
+    return RedirectResponse(f"/portal/cases/{case_id}#survey", status_code=303)
+
+
+@router.post("/portal/cases/{case_id}/survey")
+async def answer_survey(
+    case_id: uuid.UUID,
+    db: SessionDep,
+    who: PagePrincipal,
+    score: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+):
+    need(who, CUSTOMERS)
+    page = f"/portal/cases/{case_id}"
+    try:
+        body = CsatCreate(score=score, comment=comment.strip() or None)
+    except ValidationError:
+        return back(page, "error", "Please pick a rating from 1 to 5.")
+    try:
+        await csat.answer(db=db, who=who, case_id=case_id, body=body)
+    except Problem as exc:
+        if exc.status in (404, 422):
+            raise
+        return back(page, "error", exc.detail)
+    return back(page, "ok", "Thank you for your rating.")
 
 
 action_route(router, "/portal", PORTAL_ACTIONS, CUSTOMERS)

@@ -173,13 +173,19 @@ async def notifications(case_id: CaseId, db: SessionDep, who: CurrentPrincipal):
     summary="What Temporal knows now about the case's workflow",
     responses={503: {"description": "Temporal is not answering"}},
 )
-async def workflow(case_id: CaseId, db: ReadSessionDep, client: ClientDep, who: CurrentPrincipal):
+async def workflow(
+    case_id: CaseId,
+    db: ReadSessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    who: CurrentPrincipal,
+):
     """Status, run id, history length and continue-as-new count of the latest run, the next
     deadline and what it is, pending activities, child work orders and the Temporal UI link.
     A workflow Temporal no longer keeps answers 200 with status GONE."""
     require(who, *case_workflow.READERS)
     case = await cases.visible_case(db=db, who=who, case_id=case_id)
-    return await case_workflow.inspect(client=client, case=case)
+    return await case_workflow.inspect(client=client, case=case, ui=settings.temporal_ui_url)
 
 
 def _iso(value: datetime | None) -> str | None:

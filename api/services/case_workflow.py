@@ -6,7 +6,6 @@ Datetime search attribute NextDeadline the time-skipping test server returns, an
 answer carries everything shown here (history length, pending activities and children)."""
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -28,9 +27,6 @@ from workflows.vocabulary import Role
 
 # Who may look into a case's workflow (admin may do everything).
 READERS = (Role.SUPERVISOR,)
-# The Temporal Web UI that `casework dev` serves (API.md: :8233). Not in Settings yet (this
-# module's owner may not edit it): CASEWORK_TEMPORAL_UI_URL points it elsewhere.
-UI_URL = os.environ.get("CASEWORK_TEMPORAL_UI_URL", "http://127.0.0.1:8233").rstrip("/")
 # A query needs a worker to answer; without one the next deadline comes from the search
 # attribute instead, so the answer never waits long on a worker that is away.
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -43,13 +39,13 @@ STATUS_PREFIX = "WORKFLOW_EXECUTION_STATUS_"
 ACTIVITY_PREFIX = "PENDING_ACTIVITY_STATE_"
 
 
-def ui_url(namespace: str, workflow_id: str, run_id: str | None) -> str:
-    """The case's workflow (that run's history when known) in the Temporal Web UI."""
-    url = f"{UI_URL}/namespaces/{namespace}/workflows/{workflow_id}"
+def ui_url(ui: str, namespace: str, workflow_id: str, run_id: str | None) -> str:
+    """The case's workflow (that run's history when known) in the Temporal Web UI at `ui`."""
+    url = f"{ui.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}"
     return f"{url}/{run_id}/history" if run_id else url
 
 
-async def inspect(*, client: Client, case: Case) -> dict:
+async def inspect(*, client: Client, case: Case, ui: str) -> dict:
     """The CaseWorkflowRead of the case's workflow (its latest run)."""
     namespace = client.namespace
     try:
@@ -61,7 +57,7 @@ async def inspect(*, client: Client, case: Case) -> dict:
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise  # Temporal away or failing: api.errors answers 503
-        return gone(namespace, case)
+        return gone(ui, namespace, case)
     info = described.workflow_execution_info
     work_orders = {w.workflow_id: w.number for w in loaded(case, "work_order_rows")}
     run_id = info.execution.run_id
@@ -78,7 +74,7 @@ async def inspect(*, client: Client, case: Case) -> dict:
         "next_deadline": await next_deadline(client, case, info) if running else None,
         "pending_activities": [activity(a) for a in described.pending_activities],
         "children": [child(c, work_orders) for c in described.pending_children],
-        "ui_url": ui_url(namespace, case.workflow_id, run_id),
+        "ui_url": ui_url(ui, namespace, case.workflow_id, run_id),
     }
 
 
@@ -95,7 +91,7 @@ def may_inspect(who: Principal) -> bool:
     return who.role in (Role.ADMIN, *READERS)
 
 
-def gone(namespace: str, case: Case) -> dict:
+def gone(ui: str, namespace: str, case: Case) -> dict:
     return {
         "workflow_id": case.workflow_id,
         "run_id": None,
@@ -105,7 +101,7 @@ def gone(namespace: str, case: Case) -> dict:
         "next_deadline": None,
         "pending_activities": [],
         "children": [],
-        "ui_url": ui_url(namespace, case.workflow_id, None),
+        "ui_url": ui_url(ui, namespace, case.workflow_id, None),
     }
 
 

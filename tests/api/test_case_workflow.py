@@ -8,7 +8,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas.case_workflow import CaseWorkflowRead
 from api.services import intake
-from api.services.case_workflow import UI_URL
+from casework.settings import Settings
 from models.cases import Case
 from tests import factories
 from tests.api.test_cases import V1, acme, act, assert_problem, live, mint, open_case, settle
@@ -17,6 +17,7 @@ from tests.workflows import helpers
 from tests.workflows.helpers import described, wait_row
 
 __all__ = ["acme", "live", "shop"]  # fixtures used by name
+UI_URL = Settings().temporal_ui_url  # what the test app links to
 
 
 async def with_sla(api, account_id, seconds: int = 8 * 3600) -> str:

@@ -8,13 +8,14 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.pages.base import when
-from api.services.case_workflow import UI_URL
+from casework.settings import Settings
 from tests import factories
 from tests.api.test_cases import V1, act, open_case, settle
 from tests.conftest import mint
 from tests.pages.test_pages import anon, live, log_in, make_case, section
 
 __all__ = ["anon", "live"]  # fixtures used by name
+UI_URL = Settings().temporal_ui_url  # what the test app links to
 
 
 @pytest.fixture

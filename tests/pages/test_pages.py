@@ -14,7 +14,7 @@ from api.auth import COOKIE
 from api.pages.base import env
 from api.pages.console import CONSOLE_ACTIONS
 from api.pages.portal import CUSTOMER_STATES
-from models.cases import Case, CaseEvent
+from models.cases import Case, CaseEvent, CsatResponse
 from tests import factories
 from tests.conftest import make_deps, mint, running_worker
 
@@ -545,6 +545,7 @@ def test_every_template_renders_with_sample_data():
         "reopen_window_ends_at": now,
         "reopen_count": 1,
         "closed_at": None,
+        "csat": {"score": 4, "comment": "ok"},
         "requester_name": "Ada",
         "sla": [clock("Gold", "response", now, warned=True)],
     }
@@ -650,6 +651,7 @@ def test_every_template_renders_with_sample_data():
             "events": [{"label": "Reply", "at": now, "by": "You", "body": "b"}],
             "can_reply": True,
             "can_decide": True,
+            "can_rate": True,
         },
     }
     names = [n for n in env.list_templates() if n.endswith(".html")]
@@ -659,3 +661,24 @@ def test_every_template_renders_with_sample_data():
     for name, context in samples.items():
         out = env.get_template(name).render(common | context | {"request": request})
         assert "</html>" in out, name
+
+
+async def test_the_survey_link_leads_to_a_rating_the_case_then_shows(live, anon, world, sessions):
+    case = await make_case(
+        sessions, state="closed", contact_id=world.ada.id, account_id=world.acme.id
+    )
+    await log_in(anon, live, "contact", world.ada.id)
+    r = await anon.get(f"/portal/cases/{case.id}/survey")  # the link in the survey mail
+    assert r.status_code == 303 and r.headers["location"] == f"/portal/cases/{case.id}#survey"
+    page = (await anon.get(f"/portal/cases/{case.id}")).text
+    assert "How did we do?" in page and 'name="score"' in page
+    r = await anon.post(f"/portal/cases/{case.id}/survey", data={"score": "5", "comment": "Great"})
+    assert r.status_code == 303
+    page = (await anon.get(f"/portal/cases/{case.id}")).text
+    assert "Thank you for your rating" in page and "5 of 5: Great" in page
+    assert "How did we do?" not in page
+    r = await anon.post(f"/portal/cases/{case.id}/survey", data={"score": "1"})
+    assert "has been answered" in (await anon.get(r.headers["location"])).text
+    async with sessions() as db:
+        (row,) = (await db.execute(select(CsatResponse))).scalars().all()
+    assert (row.score, row.comment) == (5, "Great")
