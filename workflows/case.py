@@ -46,8 +46,10 @@ from workflows.types import (
     WhenOpened,
     WorkOrderChanged,
 )
-from workflows.vocabulary import ACTIVE, STEP_FAILED, TERMINAL, CaseState
+from workflows.vocabulary import ACTIVE, INVALID, STEP_FAILED, TERMINAL, CaseState
 from workflows.work_order import WORK_ORDER_SIGNAL
+
+NOT_OPENED = "not_opened"  # the run's result when intake failed for good: no case row exists
 
 
 @workflow.defn(name="CaseWorkflow")
@@ -60,6 +62,7 @@ class CaseWorkflow(CaseActions):
         self.alarm = Alarm()  # the next deadline's timer
         self.linked = LinkedWork(self)
         self.published: dict[str, object] = {}  # the search attributes as last upserted
+        self.not_opened: str | None = None  # why intake failed for good, if it did
 
     # ----- the life of a case -----------------------------------------------------------
 
@@ -69,7 +72,12 @@ class CaseWorkflow(CaseActions):
         if arg.carried is not None:
             self.s = arg.carried
         else:
-            await self._intake(arg)
+            try:
+                await self._intake(arg)
+            except calls.STEP_FAILURES as err:  # e.g. a product deleted since the API checked
+                self.not_opened = calls.failure_text(err)
+                await self._settle()  # the `opened` update answers why
+                return NOT_OPENED
         while self.s.state not in TERMINAL:
             if self._history_is_long(arg.history_limit):
                 await self._settle()  # every accepted action finishes in this run
@@ -314,7 +322,10 @@ class CaseWorkflow(CaseActions):
     async def opened(self, arg: WhenOpened) -> Opened:
         """What intake made: POST /cases starts the workflow with this update (update-with-
         start), so it answers with the case as intake left it, in one round trip."""
-        await workflow.wait_condition(lambda: self.s.intake_done)
+        await workflow.wait_condition(lambda: self.s.intake_done or self.not_opened is not None)
+        if self.not_opened is not None:
+            why = f"the case could not be opened: {self.not_opened}"
+            raise ApplicationError(why, type=INVALID, non_retryable=True)
         s = self.s
         return Opened(self.case_id, s.state, s.assigned_agent_id, s.queue)
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -202,6 +203,8 @@ async def open_case(
         return Opening(case_id, number, workflow_id, fresh=False)  # it has run its course
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         return Opening(case_id, number, workflow_id, fresh, done=False)
+    except WorkflowUpdateFailedError as err:  # intake refused it for good: no row exists
+        raise Problem(422, getattr(err.cause, "message", None) or str(err)) from err
     return Opening(case_id, number, workflow_id, fresh)
 
 

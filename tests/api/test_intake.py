@@ -73,3 +73,24 @@ async def test_a_key_is_the_callers_own(live, sessions, acme):  # noqa: F811
     )
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["id"] != theirs.json()["id"]
+
+
+async def test_a_case_intake_cannot_open_answers_422_and_leaves_nothing(live, sessions, acme):  # noqa: F811
+    """Intake fails for good (here: a product that does not exist, which the API's own check
+    would have caught): the workflow ends without a row and the caller gets a 422."""
+    import uuid
+
+    from api.errors import Problem
+    from api.services.intake import open_case
+
+    fields = {"subject": "Ghost", "channel": "api", "contact_id": str(acme["ada"].id)}
+    fields["product_id"] = str(uuid.uuid4())
+    client = live.app.state.temporal.client
+    try:
+        await open_case(sessions=sessions, client=client, task_queue=live.task_queue, fields=fields)
+    except Problem as err:
+        assert err.status == 422 and "could not be opened" in err.detail
+    else:
+        raise AssertionError("opened a case with no such product")
+    async with sessions() as db:
+        assert (await db.execute(select(func.count()).select_from(Case))).scalar() == 0
