@@ -124,7 +124,9 @@ def worker_runtime(settings: Settings) -> Runtime:
     CASEWORK_WORKER_METRICS_ADDRESS set it serves its metrics there for Prometheus
     (`temporal_*`: workflow and activity task latencies, slots, polls, RPCs, sticky cache)."""
     address = settings.worker_metrics_address
-    core_logs = LogForwardingConfig(logger=logging.getLogger("temporalio.core"))
+    core_logs = LogForwardingConfig(
+        logger=logging.getLogger("temporalio.core"), append_target_to_name=False
+    )
     return Runtime(
         telemetry=TelemetryConfig(
             logging=LoggingConfig(filter=LoggingConfig.default.filter, forwarding=core_logs),
