@@ -8,10 +8,11 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import docs, errors, openapi
+from api import docs, errors, observability, openapi
 from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
 from api.pages import console, login, portal
+from api.rate_limit import RateLimits
 from api.routes import cases, health, itsm, metrics, tokens, work_orders
 from api.routes.catalog import (
     accounts,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = make_session_factory(engine)
         app.state.read_sessions = make_read_session_factory(engine)
         app.state.principals = PrincipalCache()
+        app.state.rate_limits = RateLimits(settings)
         app.state.temporal = TemporalConnector(settings)
         if settings.admin_token:
             try:
@@ -122,4 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix="/api/v1")
     for module in (login, console, portal):
         app.include_router(module.router)
+    # Last: its middleware wraps BodyLimit (whose refusals are timed too), its route comes
+    # after the busy ones.
+    observability.install(app)
     return app

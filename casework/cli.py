@@ -50,11 +50,16 @@ def api(
     import uvicorn
 
     from api.app import create_app
+    from casework.logging import configure
     from casework.settings import get_settings
 
     settings = get_settings()
+    configure(settings.log_format, settings.log_level)
     uvicorn.run(
-        create_app(settings), host=host or settings.api_host, port=port or settings.api_port
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_config=None,  # uvicorn's loggers pass their lines to ours (JSON or text)
     )
 
 

@@ -2,10 +2,28 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, NamedTuple
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Rate(NamedTuple):
+    """At most `count` requests in any `seconds`; a count of 0 turns the limit off."""
+
+    count: int
+    seconds: float
+
+
+def parse_rate(value: object) -> object:
+    """`COUNT/SECONDS` from the environment: `10/60` is ten a minute."""
+    if isinstance(value, str):
+        count, _, seconds = value.partition("/")
+        return Rate(int(count), float(seconds or 60))
+    return value
+
+
+RateSetting = Annotated[Rate, NoDecode, BeforeValidator(parse_rate)]
 
 
 class Settings(BaseSettings):
@@ -49,6 +67,27 @@ class Settings(BaseSettings):
     # Mails the outbox relay has in flight at once (each worker process runs a relay).
     outbox_senders: int = Field(4, ge=1, validation_alias="CASEWORK_OUTBOX_SENDERS")
     worker_cache: int = Field(1000, ge=1, validation_alias="CASEWORK_WORKER_CACHE")
+    # One JSON object per line for `casework api` and `casework worker` (a log collector reads
+    # it), or text for people reading a console.
+    log_format: Literal["json", "text"] = Field("json", validation_alias="CASEWORK_LOG_FORMAT")
+    log_level: str = Field("INFO", validation_alias="CASEWORK_LOG_LEVEL")
+    # host:port on which `casework worker` serves the Temporal SDK's own metrics (its
+    # Prometheus endpoint, /metrics); unset: none.
+    worker_metrics_address: str | None = Field(
+        None, validation_alias="CASEWORK_WORKER_METRICS_ADDRESS"
+    )
+    # Rate limits (COUNT/SECONDS, kept per API process; api/rate_limit.py). Sign-in attempts
+    # per client address; cases opened by customers (API and portal) per client address and
+    # per customer. Staff and integrations are not limited.
+    rate_limit_login: RateSetting = Field(
+        Rate(10, 60), validation_alias="CASEWORK_RATE_LIMIT_LOGIN"
+    )
+    rate_limit_open_case_client: RateSetting = Field(
+        Rate(30, 60), validation_alias="CASEWORK_RATE_LIMIT_OPEN_CASE_CLIENT"
+    )
+    rate_limit_open_case: RateSetting = Field(
+        Rate(10, 60), validation_alias="CASEWORK_RATE_LIMIT_OPEN_CASE"
+    )
 
 
 @lru_cache

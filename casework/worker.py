@@ -1,5 +1,6 @@
 """The Temporal worker (CaseWorkflow, its work orders, dispatchers, every activity) and,
-beside it in the same process, the outbox relay that sends the cases' mail."""
+beside it in the same process, the outbox relay that sends the cases' mail; its logs and the
+Temporal SDK's metrics."""
 
 import asyncio
 import contextlib
@@ -10,12 +11,20 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+)
 from temporalio.worker import Worker
 
 from activities import Deps, all_activities
 from activities.mailer import Mailer, Renderer
 from activities.relay import OutboxRelay
 from casework import loop, temporal
+from casework.logging import configure as configure_logging
 from casework.settings import Settings, get_settings
 from models.db import libpq_url, make_engine, make_session_factory
 from workflows.case import CaseWorkflow
@@ -109,13 +118,32 @@ async def relaying(relay: OutboxRelay) -> AsyncIterator[None]:
         relay.deps.mailer.close()
 
 
+def worker_runtime(settings: Settings) -> Runtime:
+    """The Temporal SDK's runtime for the worker and its client. The SDK's core (Rust) logs
+    through Python's logging, so its lines come out like ours; with
+    CASEWORK_WORKER_METRICS_ADDRESS set it serves its metrics there for Prometheus
+    (`temporal_*`: workflow and activity task latencies, slots, polls, RPCs, sticky cache)."""
+    address = settings.worker_metrics_address
+    core_logs = LogForwardingConfig(
+        logger=logging.getLogger("temporalio.core"), append_target_to_name=False
+    )
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(filter=LoggingConfig.default.filter, forwarding=core_logs),
+            metrics=PrometheusConfig(bind_address=address) if address else None,
+        )
+    )
+
+
 async def run_worker(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    client = await temporal.connect(settings)
+    client = await temporal.connect(settings, runtime=worker_runtime(settings))
     deps = build_deps(settings)
     worker = build_worker(client, settings, deps)
     where = client.service_client.config.target_host
     log.info("worker polling task queue %r on %s", settings.task_queue, where)
+    if settings.worker_metrics_address:
+        log.info("Temporal SDK metrics on http://%s/metrics", settings.worker_metrics_address)
     # What is loaded by now (modules, the sandbox's templates) lives as long as the process:
     # keep it out of the collector's full passes, and let those wait for 100 middle ones.
     gc.freeze()
@@ -128,5 +156,6 @@ async def run_worker(settings: Settings | None = None) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    loop.run(run_worker())
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    loop.run(run_worker(settings))

@@ -142,6 +142,7 @@ class PageRoute(APIRoute):
                 response.delete_cookie(COOKIE, path="/")
             except Problem as exc:
                 response = error_page(request, exc.status, exc.detail)
+                response.headers.update(exc.headers or {})  # Retry-After, say
             except RequestValidationError as exc:
                 bad_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
                 status = 404 if bad_path else 422

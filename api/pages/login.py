@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
 from api.auth import COOKIE, principal_for
 from api.errors import Problem
 from api.pages.base import home_for, page_router, render
+from api.rate_limit import limit_login
 
 SESSION_SECONDS = 12 * 3600
 router = page_router()
@@ -27,7 +28,7 @@ async def login_form(request: Request, next: Annotated[str | None, Query()] = No
     )
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(limit_login)])
 async def login(
     request: Request,
     token: Annotated[str, Form(max_length=500)] = "",

@@ -4,7 +4,7 @@ timeline with the customer's actions."""
 import uuid
 from typing import Annotated
 
-from fastapi import Form, Query, Request, Response
+from fastapi import Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
@@ -12,6 +12,7 @@ from api.auth import Principal
 from api.deps import ClientDep, PagePrincipal, SessionDep, SessionsDep, SettingsDep
 from api.errors import Problem
 from api.pages.base import action_route, back, first_error, need, page_router, render
+from api.rate_limit import limit_portal_opening
 from api.schemas.cases import CaseCreate
 from api.schemas.csat import CsatCreate
 from api.services import cases, csat, intake
@@ -87,7 +88,7 @@ async def portal(
     return await portal_page(request, db, who, q=q)
 
 
-@router.post("/portal/cases")
+@router.post("/portal/cases", dependencies=[Depends(limit_portal_opening)])
 async def portal_open_case(
     request: Request,
     db: SessionDep,

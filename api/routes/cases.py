@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from api import case_views
@@ -18,6 +18,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.pagination import CursorQ
+from api.rate_limit import limit_api_opening
 from api.schemas.case_workflow import CaseWorkflowRead
 from api.schemas.cases import (
     ActionBody,
@@ -65,7 +66,9 @@ REFUSED = {409: {"description": "the case's state does not allow the action"}, *
     responses={
         200: {"description": "the case an earlier request with this Idempotency-Key opened"},
         202: {"description": "accepted: intake has not finished yet (read the case later)"},
+        429: {"description": "a customer opened too many cases in a short time (Retry-After)"},
     },
+    dependencies=[Depends(limit_api_opening)],
 )
 async def create_case(
     body: CaseCreate,
