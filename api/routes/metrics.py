@@ -1,21 +1,26 @@
-"""Service metrics for supervisors: the first-time-fix rate of field service."""
+"""Service metrics for supervisors and agents (JSON), each over a [since, until) window
+(default: the 8 weeks up to now); the definitions are in api/services/metrics.py."""
+
+from datetime import UTC, datetime
+from typing import Literal
 
 from fastapi import APIRouter
 
 from api.auth import require
 from api.deps import CurrentPrincipal, SessionDep
 from api.errors import Problem
-from api.schemas.metrics import FirstTimeFix
+from api.schemas import metrics as schemas
 from api.schemas.strict import Rfc3339
 from api.services import metrics
 from workflows.vocabulary import Role
 
 router = APIRouter(tags=["metrics"])
+READERS = (Role.SUPERVISOR, Role.AGENT)
 
 
 @router.get(
     "/metrics/first-time-fix",
-    response_model=FirstTimeFix,
+    response_model=schemas.FirstTimeFix,
     summary="First-time-fix rate of work orders completed in [since, until)",
 )
 async def first_time_fix(
@@ -24,7 +29,80 @@ async def first_time_fix(
     since: Rfc3339 | None = None,
     until: Rfc3339 | None = None,
 ):
-    require(who, Role.SUPERVISOR, Role.AGENT)
+    require(who, *READERS)
     if since and until and until <= since:
         raise Problem(422, "until must be after since", errors=[{"loc": ["query", "until"]}])
     return await metrics.first_time_fix(db=db, since=since, until=until)
+
+
+@router.get(
+    "/metrics/backlog",
+    response_model=schemas.Backlog,
+    summary="Open cases at the end of each day or week of [since, until)",
+)
+async def backlog(
+    db: SessionDep,
+    who: CurrentPrincipal,
+    since: Rfc3339 | None = None,
+    until: Rfc3339 | None = None,
+    bucket: Literal["day", "week"] = "week",
+):
+    require(who, *READERS)
+    since, until = metrics.window(since, until, datetime.now(UTC))
+    return await metrics.backlog(db=db, since=since, until=until, bucket=bucket)
+
+
+def windowed(path: str, measure, model, summary: str) -> None:
+    """GET /metrics/{path}: `measure` over the window asked for."""
+
+    async def endpoint(
+        db: SessionDep,
+        who: CurrentPrincipal,
+        since: Rfc3339 | None = None,
+        until: Rfc3339 | None = None,
+    ):
+        require(who, *READERS)
+        since, until = metrics.window(since, until, datetime.now(UTC))
+        return await measure(db=db, since=since, until=until)
+
+    endpoint.__name__ = path.replace("-", "_")
+    router.add_api_route(
+        f"/metrics/{path}", endpoint, methods=["GET"], response_model=model, summary=summary
+    )
+
+
+for _path, _measure, _model, _summary in (
+    ("summary", metrics.summary, schemas.Summary, "Every service metric over one window"),
+    (
+        "sla-attainment",
+        metrics.sla_attainment,
+        schemas.Attainment,
+        "SLA clocks met (stopped without breach) of those decided, by week and priority",
+    ),
+    (
+        "first-contact-resolution",
+        metrics.first_contact_resolution,
+        schemas.RatioSeries,
+        "Cases resolved with one agent reply and never reopened, of those resolved",
+    ),
+    (
+        "reopen-rate",
+        metrics.reopen_rate,
+        schemas.RatioSeries,
+        "Resolved or closed cases reopened at least once",
+    ),
+    (
+        "first-response",
+        metrics.first_response,
+        schemas.MedianSeries,
+        "Median time from opening to the first agent reply",
+    ),
+    (
+        "resolution",
+        metrics.resolution,
+        schemas.MedianSeries,
+        "Median time from opening to resolution",
+    ),
+    ("csat", metrics.csat, schemas.Csat, "Customer satisfaction: average score and count"),
+):
+    windowed(_path, _measure, _model, _summary)
