@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import Request
 from temporalio.service import RPCError
@@ -11,11 +11,12 @@ from api import visibility
 from api.deps import PagePrincipal, SessionDep
 from api.errors import Problem
 from api.pages.base import action_route, need, page_router, render
-from api.services import case_workflow, cases, console, customer360
+from api.pages.metric_cards import cards
+from api.services import case_workflow, cases, console, customer360, metrics
 from api.services.people import agent_names
 from models.cases import Case, CaseEvent
 from workflows.actions import ACTIONS, Action, may_take
-from workflows.vocabulary import STAFF
+from workflows.vocabulary import STAFF, Role
 
 AT_RISK_SECONDS = 4 * 3600
 RECENT_CASES = 25
@@ -42,6 +43,30 @@ async def console_home(request: Request, db: SessionDep, who: PagePrincipal):
         "recent": [console.case_row(c, names, now) for c in recent],
     }
     return render(request, "console.html", context)
+
+
+@router.get("/console/metrics")
+async def console_metrics(
+    request: Request,
+    db: SessionDep,
+    who: PagePrincipal,
+    since: date | None = None,
+    until: date | None = None,
+):
+    """Every service metric over [since, until) (days, UTC; until inclusive on the form)."""
+    need(who, (Role.ADMIN, *metrics.READERS))
+    now = datetime.now(UTC)
+    start = since and datetime.combine(since, time(), UTC)
+    end = until and datetime.combine(until + timedelta(days=1), time(), UTC)
+    start, end = metrics.window(start, end, now)
+    summary = await metrics.summary(db=db, since=start, until=end)
+    context = {
+        "title": "Metrics",
+        "since": start.date(),
+        "until": (end - timedelta(microseconds=1)).date(),
+        "cards": cards(summary),
+    }
+    return render(request, "console_metrics.html", context)
 
 
 def event_details(event: CaseEvent, names: dict) -> list[tuple[str, str]]:

@@ -12,10 +12,8 @@ from api.errors import Problem
 from api.schemas import metrics as schemas
 from api.schemas.strict import Rfc3339
 from api.services import metrics
-from workflows.vocabulary import Role
 
 router = APIRouter(tags=["metrics"])
-READERS = (Role.SUPERVISOR, Role.AGENT)
 
 
 @router.get(
@@ -29,7 +27,7 @@ async def first_time_fix(
     since: Rfc3339 | None = None,
     until: Rfc3339 | None = None,
 ):
-    require(who, *READERS)
+    require(who, *metrics.READERS)
     if since and until and until <= since:
         raise Problem(422, "until must be after since", errors=[{"loc": ["query", "until"]}])
     return await metrics.first_time_fix(db=db, since=since, until=until)
@@ -47,7 +45,7 @@ async def backlog(
     until: Rfc3339 | None = None,
     bucket: Literal["day", "week"] = "week",
 ):
-    require(who, *READERS)
+    require(who, *metrics.READERS)
     since, until = metrics.window(since, until, datetime.now(UTC))
     return await metrics.backlog(db=db, since=since, until=until, bucket=bucket)
 
@@ -61,7 +59,7 @@ def windowed(path: str, measure, model, summary: str) -> None:
         since: Rfc3339 | None = None,
         until: Rfc3339 | None = None,
     ):
-        require(who, *READERS)
+        require(who, *metrics.READERS)
         since, until = metrics.window(since, until, datetime.now(UTC))
         return await measure(db=db, since=since, until=until)
 

@@ -18,9 +18,10 @@ from api.schemas.metrics import (
 )
 from models.field_service import WorkOrder
 from workflows.actions import Action
-from workflows.vocabulary import CaseState, WorkOrderState
+from workflows.vocabulary import CaseState, Role, WorkOrderState
 
 FOLLOW_UP_DAYS = 30
+READERS = (Role.SUPERVISOR, Role.AGENT)  # who may read the metrics (and admin)
 
 
 def first_time_fix_query(since=None, until=None):

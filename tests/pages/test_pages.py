@@ -644,6 +644,14 @@ def test_every_template_renders_with_sample_data():
             "form": {"subject": "", "description": "", "key": "k"},
             "error": "bad",
         },
+        "console_metrics.html": {
+            "title": "Metrics",
+            "since": now.date(),
+            "until": now.date(),
+            "cards": [
+                {"key": "k", "name": "N", "number": "1", "detail": "d", "chart": "<svg></svg>"}
+            ],
+        },
         "portal_case.html": {
             "title": "Case",
             "case": SimpleNamespace(**case),
