@@ -142,9 +142,9 @@ def filtered(query, queue: str | None, priority: int | None):
     return pagination.equal(query, Case, {"queue": queue, "priority": priority})
 
 
-async def keyset(db, query, order: tuple, limit: int, key) -> tuple[list[Case], str | None]:
-    """A page of `query`'s cases in `order`, and the cursor of the next page (or None)."""
-    rows = list((await db.execute(query.order_by(*order).limit(limit + 1))).scalars())
+async def keyset(db, query, limit: int, key) -> tuple[list[Case], str | None]:
+    """A page of `query`'s cases (it asks for limit + 1), and the next page's cursor (or None)."""
+    rows = list((await db.execute(query)).scalars())
     more, rows = len(rows) > limit, rows[:limit]
     return rows, cursor(*key(rows[-1])) if more and rows else None
 
@@ -153,9 +153,8 @@ async def keyset(db, query, order: tuple, limit: int, key) -> tuple[list[Case], 
 AT_RISK_RANK = when((Case.breached.is_(True), 0), else_=1)
 
 
-async def at_risk_cases(
+def at_risk_query(
     *,
-    db,
     visible,
     now: datetime,
     within: timedelta,
@@ -163,43 +162,42 @@ async def at_risk_cases(
     priority: int | None = None,
     limit: int = 50,
     page: str | None = None,
-) -> tuple[list[Case], str | None]:
+):
     """Open cases with a clock due within `within`: breached first, then the soonest due."""
-    query = filtered(
-        select(Case).where(
-            visible,
-            Case.state.in_(ACTIVE),
-            Case.next_due_at.is_not(None),
-            Case.next_due_at <= now + within,
-            *after(page, AT_RISK_RANK, Case.next_due_at),
-        ),
-        queue,
-        priority,
+    query = select(Case).where(
+        visible,
+        Case.state.in_(ACTIVE),
+        Case.next_due_at.is_not(None),
+        Case.next_due_at <= now + within,
+        *after(page, AT_RISK_RANK, Case.next_due_at),
     )
     order = (AT_RISK_RANK, Case.next_due_at, Case.id)
-    return await keyset(
-        db, query, order, limit, lambda c: (0 if c.breached else 1, c.next_due_at, c.id)
-    )
+    return filtered(query, queue, priority).order_by(*order).limit(limit + 1)
 
 
-async def waiting_cases(
+def waiting_query(
     *,
-    db,
     visible,
     queue: str | None = None,
     priority: int | None = None,
     limit: int = 50,
     page: str | None = None,
-) -> tuple[list[Case], str | None]:
+):
     """The waiting line (cases waiting for an agent): highest priority, then oldest, first."""
-    query = filtered(
-        select(Case).where(
-            visible,
-            Case.waiting_since.is_not(None),
-            *after(page, Case.priority, Case.created_at),
-        ),
-        queue,
-        priority,
+    query = select(Case).where(
+        visible,
+        Case.waiting_since.is_not(None),
+        *after(page, Case.priority, Case.created_at),
     )
     order = (Case.priority, Case.created_at, Case.id)
-    return await keyset(db, query, order, limit, lambda c: (c.priority, c.created_at, c.id))
+    return filtered(query, queue, priority).order_by(*order).limit(limit + 1)
+
+
+async def at_risk_cases(*, db, limit: int = 50, **options) -> tuple[list[Case], str | None]:
+    query = at_risk_query(limit=limit, **options)
+    return await keyset(db, query, limit, lambda c: (int(not c.breached), c.next_due_at, c.id))
+
+
+async def waiting_cases(*, db, limit: int = 50, **options) -> tuple[list[Case], str | None]:
+    query = waiting_query(limit=limit, **options)
+    return await keyset(db, query, limit, lambda c: (c.priority, c.created_at, c.id))
