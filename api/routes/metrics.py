@@ -2,9 +2,9 @@
 (default: the 8 weeks up to now); the definitions are in api/services/metrics.py."""
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from api.auth import require
 from api.deps import CurrentPrincipal, SessionDep
@@ -33,35 +33,28 @@ async def first_time_fix(
     return await metrics.first_time_fix(db=db, since=since, until=until)
 
 
-@router.get(
-    "/metrics/backlog",
-    response_model=schemas.Backlog,
-    summary="Open cases at the end of each day or week of [since, until)",
-)
-async def backlog(
-    db: SessionDep,
-    who: CurrentPrincipal,
-    since: Rfc3339 | None = None,
-    until: Rfc3339 | None = None,
-    bucket: Literal["day", "week"] = "week",
-):
-    require(who, *metrics.READERS)
-    since, until = metrics.window(since, until, datetime.now(UTC))
-    return await metrics.backlog(db=db, since=since, until=until, bucket=bucket)
+def no_options() -> dict:
+    return {}
 
 
-def windowed(path: str, measure, model, summary: str) -> None:
-    """GET /metrics/{path}: `measure` over the window asked for."""
+def bucket_option(bucket: Literal["day", "week"] = "week") -> dict:
+    """The backlog's period: open cases at the end of each day or week."""
+    return {"bucket": bucket}
+
+
+def windowed(path: str, measure, model, summary: str, options=no_options) -> None:
+    """GET /metrics/{path}: `measure` over the window asked for (and its own `options`)."""
 
     async def endpoint(
         db: SessionDep,
         who: CurrentPrincipal,
+        extra: Annotated[dict, Depends(options)],
         since: Rfc3339 | None = None,
         until: Rfc3339 | None = None,
     ):
         require(who, *metrics.READERS)
         since, until = metrics.window(since, until, datetime.now(UTC))
-        return await measure(db=db, since=since, until=until)
+        return await measure(db=db, since=since, until=until, **extra)
 
     endpoint.__name__ = path.replace("-", "_")
     router.add_api_route(
@@ -104,3 +97,10 @@ for _path, _measure, _model, _summary in (
     ("csat", metrics.csat, schemas.Csat, "Customer satisfaction: average score and count"),
 ):
     windowed(_path, _measure, _model, _summary)
+windowed(
+    "backlog",
+    metrics.backlog,
+    schemas.Backlog,
+    "Open cases at the end of each day or week of [since, until)",
+    bucket_option,
+)

@@ -153,44 +153,23 @@ async def keyset(db, query, limit: int, key) -> tuple[list[Case], str | None]:
 AT_RISK_RANK = when((Case.breached.is_(True), 0), else_=1)
 
 
-def at_risk_query(
-    *,
-    visible,
-    now: datetime,
-    within: timedelta,
-    queue: str | None = None,
-    priority: int | None = None,
-    limit: int = 50,
-    page: str | None = None,
-):
+def ranked(conditions: list, rank, at, *, queue=None, priority=None, limit=50, page=None):
+    """The cases meeting `conditions` (and the filters) after `page`, by (rank, at, id)."""
+    query = select(Case).where(*conditions, *after(page, rank, at))
+    return filtered(query, queue, priority).order_by(rank, at, Case.id).limit(limit + 1)
+
+
+def at_risk_query(*, visible, now: datetime, within: timedelta, **paging):
     """Open cases with a clock due within `within`: breached first, then the soonest due."""
-    query = select(Case).where(
-        visible,
-        Case.state.in_(ACTIVE),
-        Case.next_due_at.is_not(None),
-        Case.next_due_at <= now + within,
-        *after(page, AT_RISK_RANK, Case.next_due_at),
-    )
-    order = (AT_RISK_RANK, Case.next_due_at, Case.id)
-    return filtered(query, queue, priority).order_by(*order).limit(limit + 1)
+    due = [Case.next_due_at.is_not(None), Case.next_due_at <= now + within]
+    conditions = [visible, Case.state.in_(ACTIVE), *due]
+    return ranked(conditions, AT_RISK_RANK, Case.next_due_at, **paging)
 
 
-def waiting_query(
-    *,
-    visible,
-    queue: str | None = None,
-    priority: int | None = None,
-    limit: int = 50,
-    page: str | None = None,
-):
+def waiting_query(*, visible, **paging):
     """The waiting line (cases waiting for an agent): highest priority, then oldest, first."""
-    query = select(Case).where(
-        visible,
-        Case.waiting_since.is_not(None),
-        *after(page, Case.priority, Case.created_at),
-    )
-    order = (Case.priority, Case.created_at, Case.id)
-    return filtered(query, queue, priority).order_by(*order).limit(limit + 1)
+    conditions = [visible, Case.waiting_since.is_not(None)]
+    return ranked(conditions, Case.priority, Case.created_at, **paging)
 
 
 async def at_risk_cases(*, db, limit: int = 50, **options) -> tuple[list[Case], str | None]:

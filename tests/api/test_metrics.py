@@ -27,6 +27,15 @@ def breached(name: str = "response") -> dict:
     return clock(name, name, MON, breached=True, stopped=True)
 
 
+def lifetime(created: datetime, *, resolved=None, closed=None) -> dict:
+    return {"created_at": created, "resolved_at": resolved, "closed_at": closed}
+
+
+def answer(score: int, given: datetime) -> dict:
+    """The survey's answer as the case row keeps it."""
+    return {"score": score, "comment": None, "at": given.isoformat()}
+
+
 async def reply(sessions, case, when: datetime, *, kind="respond", public=True):
     await factories.add(
         sessions,
@@ -54,11 +63,9 @@ async def history(sessions):
         sessions,
         state="closed",
         priority=1,
-        created_at=at(0, 10),
-        resolved_at=at(0, 14),
-        closed_at=at(1, 3),
+        **lifetime(at(0, 10), resolved=at(0, 14), closed=at(1, 3)),
         sla=[met("response"), breached("resolution")],
-        csat={"score": 5, "comment": None, "at": at(1, 1).isoformat()},
+        csat=answer(5, at(1, 1)),
     )
     await reply(sessions, a, at(0, 11))
     b = await make_case(
@@ -86,23 +93,19 @@ async def history(sessions):
         sessions,
         state="closed",
         priority=3,
-        created_at=at(8),
-        resolved_at=at(8, 10),
-        closed_at=at(9),
+        **lifetime(at(8), resolved=at(8, 10), closed=at(9)),
         sla=[met()],
-        csat={"score": 2, "comment": "slow", "at": at(9, 5).isoformat()},
+        csat=answer(2, at(9, 5)),
     )
     await reply(sessions, d, at(8, 1), kind="note", public=False)
     await make_case(sessions, priority=2, created_at=at(-7), sla=[breached()])
     await make_case(
         sessions,
         state="closed",
-        created_at=at(-15),
-        resolved_at=at(-8),
-        closed_at=at(-7),
+        **lifetime(at(-15), resolved=at(-8), closed=at(-7)),
         reopen_count=1,
         sla=[met()],
-        csat={"score": 1, "comment": None, "at": at(-5).isoformat()},
+        csat=answer(1, at(-5)),
     )
 
 
