@@ -88,6 +88,8 @@ async def console_metrics(
     need(who, (Role.ADMIN, *metrics.READERS))
     now = datetime.now(UTC)
     start = since and datetime.combine(since, time(), UTC)
+    if until == date.max:
+        raise Problem(422, "until is too late", errors=[{"loc": ["query", "until"]}])
     end = until and datetime.combine(until + timedelta(days=1), time(), UTC)
     start, end = metrics.window(start, end, now)
     summary = await metrics.summary(db=db, since=start, until=end)

@@ -82,6 +82,7 @@ async def first_time_fix(*, db, since, until) -> FirstTimeFix:
 
 DEFAULT_WEEKS = 8
 BUCKETS = {"day": timedelta(days=1), "week": timedelta(weeks=1)}
+MAX_PERIODS = 1000  # a backlog's points (about 19 years of weeks)
 DONE = [str(CaseState.RESOLVED), str(CaseState.CLOSED)]
 RESPOND = str(Action.RESPOND)
 
@@ -89,7 +90,10 @@ RESPOND = str(Action.RESPOND)
 def window(since: datetime | None, until: datetime | None, now: datetime) -> tuple:
     """The window asked for: until defaults to now, since to 8 weeks before until."""
     until = until or now
-    since = since or until - timedelta(weeks=DEFAULT_WEEKS)
+    try:
+        since = since or until - timedelta(weeks=DEFAULT_WEEKS)
+    except OverflowError as err:  # an until near year 1
+        raise Problem(422, "until is too early", errors=[{"loc": ["query", "until"]}]) from err
     if until <= since:
         raise Problem(422, "until must be after since", errors=[{"loc": ["query", "until"]}])
     return since, until
@@ -220,6 +224,12 @@ def period_ends(since: datetime, until: datetime, step: timedelta) -> list[datet
 
 
 async def backlog(*, db, since, until, bucket: str = "week") -> Backlog:
+    if (until - since) / BUCKETS[bucket] > MAX_PERIODS:
+        raise Problem(
+            422,
+            f"a backlog has at most {MAX_PERIODS} points: choose a shorter window or weeks",
+            errors=[{"loc": ["query", "since"]}],
+        )
     ends = period_ends(since, until, BUCKETS[bucket])
     rows = (await db.execute(text(BACKLOG), {"ends": ends})).mappings()
     return Backlog(since=since, until=until, bucket=bucket, points=[dict(r) for r in rows])

@@ -191,3 +191,8 @@ async def test_the_window_defaults_to_the_last_eight_weeks_and_must_be_ordered(a
         "/api/v1/metrics/csat", params={"since": UNTIL.isoformat(), "until": SINCE.isoformat()}
     )
     assert r.status_code == 422
+    r = await api.get("/api/v1/metrics/csat", params={"until": "0001-01-02T00:00:00Z"})
+    assert r.status_code == 422
+    long = {"since": "2000-01-01T00:00:00Z", "until": "2026-01-01T00:00:00Z", "bucket": "day"}
+    r = await api.get("/api/v1/metrics/backlog", params=long)
+    assert r.status_code == 422 and "at most 1000" in r.json()["detail"]
