@@ -10,7 +10,6 @@ from api.auth import require
 from api.deps import CurrentPrincipal, SessionDep
 from api.errors import Problem
 from api.schemas import metrics as schemas
-from api.schemas.strict import Rfc3339
 from api.services import metrics
 
 router = APIRouter(tags=["metrics"])
@@ -24,8 +23,8 @@ router = APIRouter(tags=["metrics"])
 async def first_time_fix(
     db: SessionDep,
     who: CurrentPrincipal,
-    since: Rfc3339 | None = None,
-    until: Rfc3339 | None = None,
+    since: schemas.Edge | None = None,
+    until: schemas.Edge | None = None,
 ):
     require(who, *metrics.READERS)
     if since and until and until <= since:
@@ -49,8 +48,8 @@ def windowed(path: str, measure, model, summary: str, options=no_options) -> Non
         db: SessionDep,
         who: CurrentPrincipal,
         extra: Annotated[dict, Depends(options)],
-        since: Rfc3339 | None = None,
-        until: Rfc3339 | None = None,
+        since: schemas.Edge | None = None,
+        until: schemas.Edge | None = None,
     ):
         require(who, *metrics.READERS)
         since, until = metrics.window(since, until, datetime.now(UTC))

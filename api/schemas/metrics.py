@@ -2,8 +2,26 @@
 times, backlog, CSAT and the first-time-fix rate, each over a [since, until) window."""
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
+
+from api.schemas.strict import Rfc3339
+
+
+def _not_a_number(value):
+    """Rfc3339 lets "-8285799" through (it has a dash) and pydantic reads it as a Unix time:
+    a window's edge is a date-time, never a number."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-26T09:00:00Z")
+    return value
+
+
+Edge = Annotated[Rfc3339, BeforeValidator(_not_a_number)]  # since or until of a window
 
 
 class FirstTimeFix(BaseModel):

@@ -196,3 +196,6 @@ async def test_the_window_defaults_to_the_last_eight_weeks_and_must_be_ordered(a
     long = {"since": "2000-01-01T00:00:00Z", "until": "2026-01-01T00:00:00Z", "bucket": "day"}
     r = await api.get("/api/v1/metrics/backlog", params=long)
     assert r.status_code == 422 and "at most 1000" in r.json()["detail"]
+    for path in ("summary", "first-time-fix"):
+        r = await api.get(f"/api/v1/metrics/{path}", params={"until": "-8285799"})
+        assert r.status_code == 422, path  # a number is not a date-time
