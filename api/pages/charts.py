@@ -23,8 +23,9 @@ def _scale(points: Sequence[Point], top: float | None) -> float:
 
 
 def line(points: Sequence[Point], title: str, top: float | None = None) -> Markup:
-    """A polyline through the values (a gap where one is None), a dot with its label at each."""
-    top, inner = _scale(points, top), HEIGHT - 2 * PAD
+    """A polyline through the values (a gap where one is None), a dot with its label at each,
+    the first and last labels under the ends."""
+    top, inner = _scale(points, top), HEIGHT - 2 * PAD - 14
     step = (WIDTH - 2 * PAD) / max(len(points) - 1, 1)
     runs, run, dots = [], [], []
     for i, (label, value) in enumerate(points):
@@ -38,7 +39,13 @@ def line(points: Sequence[Point], title: str, top: float | None = None) -> Marku
             f"<title>{escape(label)}: {escape(_number(value))}</title></circle>"
         )
     lines = [f'<polyline points="{" ".join(r)}"/>' for r in [*runs, run] if r]
-    return _frame("line", title, "".join(lines + dots))
+    ends = [(0, "start"), (len(points) - 1, "end")] if len(points) > 1 else [(0, "start")]
+    axis = [
+        f'<text x="{PAD + i * step:.1f}" y="{HEIGHT - PAD}" text-anchor="{anchor}">'
+        f"{escape(points[i][0])}</text>"
+        for i, anchor in ends[: len(points)]
+    ]
+    return _frame("line", title, "".join(lines + dots + axis))
 
 
 def bars(points: Sequence[Point], title: str, top: float | None = None) -> Markup:
