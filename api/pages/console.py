@@ -2,46 +2,104 @@
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Query, Request
 from temporalio.service import RPCError
 
 from api import visibility
 from api.deps import PagePrincipal, SessionDep
 from api.errors import Problem
 from api.pages.base import action_route, need, page_router, render
-from api.services import case_workflow, cases, console, customer360
+from api.pages.metric_cards import cards
+from api.pagination import CursorQ
+from api.services import case_workflow, cases, console, customer360, metrics
 from api.services.people import agent_names
 from models.cases import Case, CaseEvent
 from workflows.actions import ACTIONS, Action, may_take
-from workflows.vocabulary import STAFF
+from workflows.vocabulary import STAFF, Role
 
 AT_RISK_SECONDS = 4 * 3600
+PAGE = 25  # rows per page of the at-risk and waiting lists
+REFRESH_SECONDS = 30
 RECENT_CASES = 25
 CONSOLE_ACTIONS = (Action.RESPOND, Action.NOTE, Action.RESOLVE, Action.ASSIGN)
 router = page_router()
 
 
 @router.get("/console")
-async def console_home(request: Request, db: SessionDep, who: PagePrincipal):
+async def console_home(
+    request: Request,
+    db: SessionDep,
+    who: PagePrincipal,
+    queue: Annotated[str | None, Query(max_length=80)] = None,
+    priority: Annotated[int | None, Query(ge=1, le=4)] = None,
+    risk_page: CursorQ = None,
+    waiting_page: CursorQ = None,
+):
     need(who, STAFF)
     now = datetime.now(UTC)
     visible = await visibility.case_filter(db, who)
+    chosen = {"queue": queue or None, "priority": priority}
     within = timedelta(seconds=AT_RISK_SECONDS)
-    at_risk = await console.at_risk_cases(db=db, visible=visible, now=now, within=within)
+    at_risk, next_risk = await console.at_risk_cases(
+        db=db, visible=visible, now=now, within=within, limit=PAGE, page=risk_page, **chosen
+    )
+    waiting, next_waiting = await console.waiting_cases(
+        db=db, visible=visible, limit=PAGE, page=waiting_page, **chosen
+    )
     recent = await cases.latest(db=db, who=who, limit=RECENT_CASES)
-    names = await agent_names(db, [c.assigned_agent_id for c in (*at_risk, *recent)])
+    shown = (*at_risk, *waiting, *recent)
+    names = await agent_names(db, [c.assigned_agent_id for c in shown])
+    filters = {k: v for k, v in chosen.items() if v is not None}
     context = {
         "title": "Console",
         "now": now,
+        "refresh_seconds": REFRESH_SECONDS,
+        "filters": chosen,
+        "priorities": console.PRIORITIES,
         "queues": await console.queue_counts(db=db, visible=visible),
         "at_risk": [console.case_row(c, names, now) for c in at_risk],
+        "at_risk_next": next_risk and "/console?" + urlencode(filters | {"risk_page": next_risk}),
         "at_risk_hours": AT_RISK_SECONDS // 3600,
+        "waiting": [console.case_row(c, names, now) for c in waiting],
+        "waiting_next": next_waiting
+        and "/console?" + urlencode(filters | {"waiting_page": next_waiting}),
         "agents": await console.agent_rows(db=db),
         "recent": [console.case_row(c, names, now) for c in recent],
     }
-    return render(request, "console.html", context)
+    response = render(request, "console.html", context)
+    # Live without a script (the pages' CSP allows none): the browser reloads the page.
+    response.headers["Refresh"] = str(REFRESH_SECONDS)
+    return response
+
+
+@router.get("/console/metrics")
+async def console_metrics(
+    request: Request,
+    db: SessionDep,
+    who: PagePrincipal,
+    since: date | None = None,
+    until: date | None = None,
+):
+    """Every service metric over [since, until) (days, UTC; until inclusive on the form)."""
+    need(who, (Role.ADMIN, *metrics.READERS))
+    now = datetime.now(UTC)
+    start = since and datetime.combine(since, time(), UTC)
+    if until == date.max:
+        raise Problem(422, "until is too late", errors=[{"loc": ["query", "until"]}])
+    end = until and datetime.combine(until + timedelta(days=1), time(), UTC)
+    start, end = metrics.window(start, end, now)
+    summary = await metrics.summary(db=db, since=start, until=end)
+    context = {
+        "title": "Metrics",
+        "since": start.date(),
+        "until": (end - timedelta(microseconds=1)).date(),
+        "cards": cards(summary),
+    }
+    return render(request, "console_metrics.html", context)
 
 
 def event_details(event: CaseEvent, names: dict) -> list[tuple[str, str]]:

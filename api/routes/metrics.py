@@ -1,30 +1,105 @@
-"""Service metrics for supervisors: the first-time-fix rate of field service."""
+"""Service metrics for supervisors and agents (JSON), each over a [since, until) window
+(default: the 8 weeks up to now); the definitions are in api/services/metrics.py."""
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
 
 from api.auth import require
 from api.deps import CurrentPrincipal, SessionDep
 from api.errors import Problem
-from api.schemas.metrics import FirstTimeFix
-from api.schemas.strict import Rfc3339
+from api.schemas import metrics as schemas
 from api.services import metrics
-from workflows.vocabulary import Role
 
 router = APIRouter(tags=["metrics"])
 
 
 @router.get(
     "/metrics/first-time-fix",
-    response_model=FirstTimeFix,
+    response_model=schemas.FirstTimeFix,
     summary="First-time-fix rate of work orders completed in [since, until)",
 )
 async def first_time_fix(
     db: SessionDep,
     who: CurrentPrincipal,
-    since: Rfc3339 | None = None,
-    until: Rfc3339 | None = None,
+    since: schemas.Edge | None = None,
+    until: schemas.Edge | None = None,
 ):
-    require(who, Role.SUPERVISOR, Role.AGENT)
+    require(who, *metrics.READERS)
     if since and until and until <= since:
         raise Problem(422, "until must be after since", errors=[{"loc": ["query", "until"]}])
     return await metrics.first_time_fix(db=db, since=since, until=until)
+
+
+def no_options() -> dict:
+    return {}
+
+
+def bucket_option(bucket: Literal["day", "week"] = "week") -> dict:
+    """The backlog's period: open cases at the end of each day or week."""
+    return {"bucket": bucket}
+
+
+def windowed(path: str, measure, model, summary: str, options=no_options) -> None:
+    """GET /metrics/{path}: `measure` over the window asked for (and its own `options`)."""
+
+    async def endpoint(
+        db: SessionDep,
+        who: CurrentPrincipal,
+        extra: Annotated[dict, Depends(options)],
+        since: schemas.Edge | None = None,
+        until: schemas.Edge | None = None,
+    ):
+        require(who, *metrics.READERS)
+        since, until = metrics.window(since, until, datetime.now(UTC))
+        return await measure(db=db, since=since, until=until, **extra)
+
+    endpoint.__name__ = path.replace("-", "_")
+    router.add_api_route(
+        f"/metrics/{path}", endpoint, methods=["GET"], response_model=model, summary=summary
+    )
+
+
+for _path, _measure, _model, _summary in (
+    ("summary", metrics.summary, schemas.Summary, "Every service metric over one window"),
+    (
+        "sla-attainment",
+        metrics.sla_attainment,
+        schemas.Attainment,
+        "SLA clocks met (stopped without breach) of those decided, by week and priority",
+    ),
+    (
+        "first-contact-resolution",
+        metrics.first_contact_resolution,
+        schemas.RatioSeries,
+        "Cases resolved with one agent reply and never reopened, of those resolved",
+    ),
+    (
+        "reopen-rate",
+        metrics.reopen_rate,
+        schemas.RatioSeries,
+        "Resolved or closed cases reopened at least once",
+    ),
+    (
+        "first-response",
+        metrics.first_response,
+        schemas.MedianSeries,
+        "Median time from opening to the first agent reply",
+    ),
+    (
+        "resolution",
+        metrics.resolution,
+        schemas.MedianSeries,
+        "Median time from opening to resolution",
+    ),
+    ("csat", metrics.csat, schemas.Csat, "Customer satisfaction: average score and count"),
+):
+    windowed(_path, _measure, _model, _summary)
+windowed(
+    "backlog",
+    metrics.backlog,
+    schemas.Backlog,
+    "Open cases at the end of each day or week of [since, until)",
+    bucket_option,
+)

@@ -1,6 +1,27 @@
-"""Service metric schemas: the first-time-fix rate."""
+"""Service metric schemas: SLA attainment, first-contact resolution, reopen rate, median
+times, backlog, CSAT and the first-time-fix rate, each over a [since, until) window."""
 
-from pydantic import AwareDatetime, BaseModel
+from datetime import date
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
+
+from api.schemas.strict import Rfc3339
+
+
+def _not_a_number(value):
+    """Rfc3339 lets "-8285799" through (it has a dash) and pydantic reads it as a Unix time:
+    a window's edge is a date-time, never a number."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-26T09:00:00Z")
+    return value
+
+
+Edge = Annotated[Rfc3339, BeforeValidator(_not_a_number)]  # since or until of a window
 
 
 class FirstTimeFix(BaseModel):
@@ -11,3 +32,81 @@ class FirstTimeFix(BaseModel):
     window_days: int
     since: AwareDatetime | None
     until: AwareDatetime | None
+
+
+class Ratio(BaseModel):
+    count: int  # the cases (or clocks) that meet the metric
+    of: int  # the cases (or clocks) it is taken over
+    rate: float | None  # count / of; None when `of` is 0
+
+
+class WeekRatio(Ratio):
+    week: date  # the Monday (UTC) the week starts on
+
+
+class PriorityRatio(Ratio):
+    priority: int
+
+
+class Windowed(BaseModel):
+    since: AwareDatetime
+    until: AwareDatetime
+
+
+class RatioSeries(Windowed):
+    total: Ratio
+    by_week: list[WeekRatio]
+
+
+class Attainment(RatioSeries):
+    by_priority: list[PriorityRatio]
+
+
+class Median(BaseModel):
+    seconds: float | None  # the median; None when there is nothing to measure
+    count: int
+
+
+class WeekMedian(Median):
+    week: date
+
+
+class MedianSeries(Windowed):
+    total: Median
+    by_week: list[WeekMedian]
+
+
+class BacklogPoint(BaseModel):
+    at: AwareDatetime
+    open: int
+
+
+class Backlog(Windowed):
+    bucket: str  # day | week
+    points: list[BacklogPoint]
+
+
+class Score(BaseModel):
+    average: float | None
+    count: int
+
+
+class WeekScore(Score):
+    week: date
+
+
+class Csat(Windowed):
+    total: Score
+    by_score: dict[int, int]  # answers per score 1-5
+    by_week: list[WeekScore]
+
+
+class Summary(Windowed):
+    sla_attainment: Attainment
+    first_contact_resolution: RatioSeries
+    reopen_rate: RatioSeries
+    first_response: MedianSeries
+    resolution: MedianSeries
+    backlog: Backlog
+    csat: Csat
+    first_time_fix: FirstTimeFix

@@ -526,6 +526,8 @@ def test_every_template_renders_with_sample_data():
         "due_at": now,
         "remaining": -90,
         "clock": {"name": "Gold", "kind": "response"},
+        "clocks": [{"name": "Gold", "kind": "response", "state": "paused"}],
+        "waiting_since": now,
     }
     case = {
         "id": row["id"],
@@ -558,9 +560,18 @@ def test_every_template_renders_with_sample_data():
         "console.html": {
             "title": "Console",
             "now": now,
-            "queues": [{"name": None, "open": 1, "waiting": 0, "awaiting": 1, "breached": 1}],
+            "refresh_seconds": 30,
+            "filters": {"queue": "network", "priority": 1},
+            "priorities": (1, 2, 3, 4),
+            "queues": [
+                {"name": None, "open": 1, "waiting": 0, "awaiting": 1, "breached": 1}
+                | {"oldest_waiting": now, "waiting_by_priority": {1: 1, 2: 0, 3: 0, 4: 0}}
+            ],
             "at_risk": [row],
+            "at_risk_next": "/console?risk_page=x",
             "at_risk_hours": 4,
+            "waiting": [row],
+            "waiting_next": "/console?waiting_page=x",
             "agents": [agent],
             "recent": [row],
         },
@@ -643,6 +654,14 @@ def test_every_template_renders_with_sample_data():
             "articles": [SimpleNamespace(title="Reset", body="Hold", tags=["howto"])],
             "form": {"subject": "", "description": "", "key": "k"},
             "error": "bad",
+        },
+        "console_metrics.html": {
+            "title": "Metrics",
+            "since": now.date(),
+            "until": now.date(),
+            "cards": [
+                {"key": "k", "name": "N", "number": "1", "detail": "d", "chart": "<svg></svg>"}
+            ],
         },
         "portal_case.html": {
             "title": "Case",

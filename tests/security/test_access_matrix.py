@@ -43,6 +43,8 @@ def row(default: int | None = None, **codes: int) -> dict:
     return {r: codes.get(r, default) for r in ROLES}
 
 
+METRIC_READERS = row(403, admin=200, supervisor=200, agent=200, anonymous=401)
+
 # (method, path template, body, expected status by role); {a} is account A's case,
 # {child} the case of A's child site, {b} account B's, {x} the consumer's.
 MATRIX = [
@@ -125,6 +127,20 @@ MATRIX = [
         row(403, admin=200, supervisor=200, agent=200, anonymous=401),
     ),
     ("GET", "/api/v1/knowledge/search?q=router", None, row(200, anonymous=401)),
+    *(
+        ("GET", f"/api/v1/metrics/{name}", None, METRIC_READERS)
+        for name in (
+            "summary",
+            "sla-attainment",
+            "first-contact-resolution",
+            "reopen-rate",
+            "first-response",
+            "resolution",
+            "backlog",
+            "csat",
+            "first-time-fix",
+        )
+    ),
 ]
 
 
