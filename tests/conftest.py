@@ -18,15 +18,11 @@ from activities.mailer import Mailer, Renderer
 from activities.relay import OutboxRelay
 from casework.devstack import create_database, start_postgres
 from casework.search_attributes import register as register_search_attributes
-from casework.worker import relaying
+from casework.worker import WORKFLOWS, relaying
 from models import metadata
 from models.db import libpq_url, make_engine, make_session_factory
 from models.migrate import upgrade
-from workflows.case import CaseWorkflow
-from workflows.policy import PolicyChangeWorkflow
-from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
-from workflows.work_order import WorkOrderDispatchWorkflow, WorkOrderWorkflow
 
 BIN = Path(sys.prefix) / "bin"
 
@@ -109,13 +105,7 @@ async def running_worker(client, deps: Deps, task_queue: str | None = None):
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[
-            CaseWorkflow,
-            DispatchWorkflow,
-            PolicyChangeWorkflow,
-            WorkOrderWorkflow,
-            WorkOrderDispatchWorkflow,
-        ],
+        workflows=WORKFLOWS,
         activities=all_activities(deps),
         workflow_runner=workflow_runner(),
     ):
