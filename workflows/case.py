@@ -103,7 +103,9 @@ class CaseWorkflow(CaseActions):
         if opened.intake.field_service:  # a category rule asks for a visit
             async with self.lock:
                 request = FieldServiceRequest(**opened.intake.field_service)
-                await self.linked.request_field_service(request, key="rule:field-service")
+                # The case is open by now: a failed visit request is recorded, not fatal.
+                step = self.linked.request_field_service(request, key="rule:field-service")
+                await self._guarded("field service", step)
 
     def _take_intake(self, got: IntakeResult) -> None:
         s = self.s
