@@ -167,16 +167,6 @@ class RecordResult:
 
 
 @dataclass
-class SendInput:
-    notification_id: str
-
-
-@dataclass
-class SendResult:
-    status: str  # sent | failed | skipped
-
-
-@dataclass
 class AssignedSignal:
     assignment_id: str
     agent_id: str

@@ -49,7 +49,6 @@ ALLOWED: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
     }
 )
 ACTIONS = tuple(ALLOWED)
-ACTION_NOT_ALLOWED, INVALID_ACTION = NOT_ALLOWED, INVALID
 
 
 def refusal(action: str, state: str) -> str | None:
@@ -176,11 +175,11 @@ class WorkOrderWorkflow:
     def _check(self, a: WorkOrderAction) -> None:
         why = refusal(a.action, self.s.state)
         if why:
-            raise ApplicationError(why, type=ACTION_NOT_ALLOWED, non_retryable=True)
+            raise ApplicationError(why, type=NOT_ALLOWED, non_retryable=True)
         if a.actor_role == Role.TECHNICIAN and a.actor_id != self.s.technician_id:
-            raise ApplicationError("the work order is not assigned to you", type=ACTION_NOT_ALLOWED)
+            raise ApplicationError("the work order is not assigned to you", type=NOT_ALLOWED)
         if a.action == "complete" and a.fixed is None:
-            raise ApplicationError("fixed (true or false) is required", type=INVALID_ACTION)
+            raise ApplicationError("fixed (true or false) is required", type=INVALID)
 
     async def _change(self, a: WorkOrderAction, *, tell_case: bool) -> None:
         s, arg = self.s, self.arg

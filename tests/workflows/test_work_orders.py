@@ -26,7 +26,9 @@ from tests.workflows.field_helpers import (
 from tests.workflows.helpers import act, notifications, open_for, row, wait_row
 from workflows.case import CaseWorkflow
 from workflows.types import FieldServiceRequest, WorkOrderDispatchInput
-from workflows.work_order import ACTION_NOT_ALLOWED, INVALID_ACTION, WorkOrderDispatchWorkflow
+from workflows.vocabulary import INVALID as INVALID_ACTION
+from workflows.vocabulary import NOT_ALLOWED as ACTION_NOT_ALLOWED
+from workflows.work_order import WorkOrderDispatchWorkflow
 
 V1 = "/api/v1"
 MONDAY_9 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
