@@ -94,6 +94,12 @@ for _path, _measure, _model, _summary in (
         "Median time from opening to resolution",
     ),
     ("csat", metrics.csat, schemas.Csat, "Customer satisfaction: average score and count"),
+    (
+        "deflection",
+        metrics.deflection,
+        schemas.RatioSeries,
+        "Deflection rate: deflections / (deflections + portal cases), by week",
+    ),
 ):
     windowed(_path, _measure, _model, _summary)
 windowed(

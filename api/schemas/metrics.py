@@ -110,3 +110,4 @@ class Summary(Windowed):
     backlog: Backlog
     csat: Csat
     first_time_fix: FirstTimeFix
+    deflection: RatioSeries | None = None  # deflections of (deflections + portal cases)
