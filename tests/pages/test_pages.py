@@ -529,6 +529,16 @@ def test_every_template_renders_with_sample_data():
         "clocks": [{"name": "Gold", "kind": "response", "state": "paused"}],
         "waiting_since": now,
     }
+    asset = SimpleNamespace(id="a1", serial="S1", location="HQ")
+    work_order = SimpleNamespace(number="WO0000001", state="dispatched", window_start=now)
+    article = SimpleNamespace(
+        id="k1",
+        title="Reset",
+        body="Hold",
+        tags=["howto"],
+        snippet="<mark>Hold</mark>",
+        for_your_products=True,
+    )
     case = {
         "id": row["id"],
         "number": "CS0001000",
@@ -648,12 +658,34 @@ def test_every_template_renders_with_sample_data():
         },
         "portal.html": {
             "title": "Your cases",
+            "banners": [{"kind": "error", "text": "Outage"}],
+            "action_needed": [SimpleNamespace(**case)],
             "cases": [SimpleNamespace(**case)],
+            "account_cases": [SimpleNamespace(**case)],
+            "is_contact": True,
+            "assets": [(asset, SimpleNamespace(name="Router"))],
+            "work_orders": {asset.id: [work_order]},
             "states": CUSTOMER_STATES,
             "q": "router",
-            "articles": [SimpleNamespace(title="Reset", body="Hold", tags=["howto"])],
-            "form": {"subject": "", "description": "", "key": "k"},
+            "articles": [article],
+            "key": "k",
+        },
+        "portal_new.html": {
+            "title": "Open a case",
+            "form": {
+                "subject": "s",
+                "description": "",
+                "key": "k",
+                "product": "p1",
+                "asset": "a1",
+                "issue_type": "Setup",
+                "symptom": "Update",
+            },
             "error": "bad",
+            "suggestions": [article],
+            "assets": [(asset, SimpleNamespace(name="Router"))],
+            "products": [SimpleNamespace(id="p1", name="Router")],
+            "issue_types": {"Setup": ("Update",)},
         },
         "console_metrics.html": {
             "title": "Metrics",
@@ -671,6 +703,9 @@ def test_every_template_renders_with_sample_data():
             "can_reply": True,
             "can_decide": True,
             "can_rate": True,
+            "product": SimpleNamespace(name="Router"),
+            "asset": SimpleNamespace(serial="S1", location="HQ"),
+            "issue": "Setup · Update",
         },
     }
     names = [n for n in env.list_templates() if n.endswith(".html")]
