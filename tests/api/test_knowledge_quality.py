@@ -75,3 +75,9 @@ async def test_the_customers_own_product_ranks_first(sessions):
         found = await knowledge.search(db=db, principal=as_consumer, q=q, limit=3)
     hit = found["items"][0]
     assert hit.for_your_products and "<mark>" in hit.snippet
+    # An article about no product is found as well by a customer with an install base.
+    async with sessions() as db:
+        found = await knowledge.search(db=db, principal=as_consumer, q="my invoice", limit=1)
+    assert [(a.id, a.for_your_products) for a in found["items"]] == [
+        (ids["account-invoice"], False)
+    ]

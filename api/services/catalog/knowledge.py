@@ -122,7 +122,12 @@ def ranked_query(q: str, products: list[uuid.UUID]):
         match = document.op("@@")(loose)
         rank = cast(func.ts_rank_cd(document, loose, 1), Float) * coverage + all_words
         headline_query = loose
-    yours = KnowledgeArticle.product_id.in_(products) if products else literal(False)
+    # An article about no product is nobody's: false, not NULL.
+    yours = (
+        func.coalesce(KnowledgeArticle.product_id.in_(products), False)
+        if products
+        else literal(False)
+    )
     score = rank * case((yours, PRODUCT_BOOST), else_=1.0)
     headline = func.ts_headline(CONFIG, KnowledgeArticle.body, headline_query, HEADLINE)
     return (
