@@ -57,7 +57,12 @@ def windowed(path: str, measure, model, summary: str, options=no_options) -> Non
 
     endpoint.__name__ = path.replace("-", "_")
     router.add_api_route(
-        f"/metrics/{path}", endpoint, methods=["GET"], response_model=model, summary=summary
+        f"/metrics/{path}",
+        endpoint,
+        methods=["GET"],
+        response_model=model,
+        summary=summary,
+        description=measure.__doc__ or summary,
     )
 
 

@@ -217,7 +217,9 @@ async def reopen_rate(*, db, since, until) -> RatioSeries:
 
 
 async def deflection(*, db, since, until) -> RatioSeries:
-    """count: deflections; of: deflections + portal cases."""
+    """Deflections (a customer said a suggested article solved it: once a day per customer and
+    article) of deflections + cases opened on the portal, in the window and by week (UTC, from
+    Monday): `count` is the deflections, `of` the deflections plus the portal cases."""
     return RatioSeries(**await ratio_series(db, DEFLECTED, since, until))
 
 

@@ -36,7 +36,11 @@ async def create_article(body: KnowledgeCreate, db: SessionDep, _: Writer):
     return await knowledge.create(db=db, body=body)
 
 
-@router.get("/knowledge/search", response_model=Page[KnowledgeHit])
+@router.get(
+    "/knowledge/search",
+    response_model=Page[KnowledgeHit],
+    summary="Search the knowledge base (full text, ranked, with snippets)",
+)
 async def search_knowledge(
     db: SessionDep,
     principal: CurrentPrincipal,
