@@ -127,6 +127,14 @@ MATRIX = [
         row(403, admin=200, supervisor=200, agent=200, anonymous=401),
     ),
     ("GET", "/api/v1/knowledge/search?q=router", None, row(200, anonymous=401)),
+    (
+        "PATCH",
+        f"/api/v1/knowledge/{uuid.UUID(int=7)}",
+        {"title": "Edited"},
+        row(403, admin=404, integration=404, anonymous=401),
+    ),
+    ("POST", f"/api/v1/knowledge/{uuid.UUID(int=7)}/deflections", None, row(404, anonymous=401)),
+    ("POST", f"/api/v1/knowledge/{uuid.UUID(int=7)}/not-helpful", None, row(404, anonymous=401)),
     *(
         ("GET", f"/api/v1/metrics/{name}", None, METRIC_READERS)
         for name in (
@@ -139,6 +147,7 @@ MATRIX = [
             "backlog",
             "csat",
             "first-time-fix",
+            "deflection",
         )
     ),
 ]
