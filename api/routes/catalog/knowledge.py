@@ -62,7 +62,10 @@ async def get_article(article_id: uuid.UUID, db: SessionDep, principal: CurrentP
     return await knowledge.get(db=db, principal=principal, article_id=article_id)
 
 
-@router.patch("/knowledge/{article_id}", response_model=KnowledgeRead, summary="Edit an article")
+# `:uuid` so PATCH /knowledge/search is 405 (that path has no PATCH), not a bad id.
+@router.patch(
+    "/knowledge/{article_id:uuid}", response_model=KnowledgeRead, summary="Edit an article"
+)
 async def edit_article(
     article_id: uuid.UUID,
     db: SessionDep,
@@ -76,27 +79,38 @@ async def edit_article(
     return await knowledge.edit(db=db, article_id=article_id, body=body)
 
 
-@router.post(
-    "/knowledge/{article_id}/deflections",
-    response_model=Deflections,
-    summary="The article solved it (a deflection)",
-)
-async def count_deflection(
-    article_id: uuid.UUID, db: SessionDep, principal: CurrentPrincipal, q: SearchedFor = None
-):
-    """The article answered the question, so no case was opened. Counted once a day per
-    customer and article: a second click answers the same count."""
-    return await knowledge.deflect(db=db, principal=principal, article_id=article_id, query=q)
+def verdict_route(path: str, count, model, summary: str, description: str) -> None:
+    """POST /knowledge/{article_id}/{path}: the caller's verdict, answered with its count."""
+
+    async def endpoint(
+        article_id: uuid.UUID, db: SessionDep, principal: CurrentPrincipal, q: SearchedFor = None
+    ):
+        return await count(db=db, principal=principal, article_id=article_id, query=q)
+
+    endpoint.__name__ = f"count_{path.replace('-', '_')}"
+    router.add_api_route(
+        f"/knowledge/{{article_id}}/{path}",
+        endpoint,
+        methods=["POST"],
+        response_model=model,
+        summary=summary,
+        description=description,
+    )
 
 
-@router.post(
-    "/knowledge/{article_id}/not-helpful",
-    response_model=NotHelpful,
-    summary="The article did not help",
+verdict_route(
+    "deflections",
+    knowledge.deflect,
+    Deflections,
+    "The article solved it (a deflection)",
+    "The article answered the question, so no case was opened. Counted once a day per "
+    "customer and article: a second click answers the same count.",
 )
-async def count_not_helpful(
-    article_id: uuid.UUID, db: SessionDep, principal: CurrentPrincipal, q: SearchedFor = None
-):
-    """The customer read the article and it did not answer the question (once a day per
-    customer and article)."""
-    return await knowledge.not_helpful(db=db, principal=principal, article_id=article_id, query=q)
+verdict_route(
+    "not-helpful",
+    knowledge.not_helpful,
+    NotHelpful,
+    "The article did not help",
+    "The customer read the article and it did not answer the question (once a day per "
+    "customer and article).",
+)
