@@ -152,3 +152,10 @@ async def test_the_deflection_rate_is_deflections_of_deflections_and_portal_case
     assert page.status_code == 200
     assert 'id="metric-deflection"' in page.text and "50.0%" in page.text
     assert "4 of 8 self-service answers" in page.text
+
+
+async def test_patch_on_the_search_path_is_405_not_a_bad_id(api):
+    r = await api.patch(f"{V1}/knowledge/search", json={"title": "x"})
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    r = await api.patch(f"{V1}/knowledge/not-a-uuid", json={"title": "x"})
+    assert r.status_code == 422

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Query
 
 from api.collections import collection
 from api.deps import CurrentPrincipal, SessionDep, Writer
+from api.errors import Problem
 from api.pagination import LimitQ
 from api.schemas.catalog import (
     Deflections,
@@ -62,10 +63,14 @@ async def get_article(article_id: uuid.UUID, db: SessionDep, principal: CurrentP
     return await knowledge.get(db=db, principal=principal, article_id=article_id)
 
 
-# `:uuid` so PATCH /knowledge/search is 405 (that path has no PATCH), not a bad id.
-@router.patch(
-    "/knowledge/{article_id:uuid}", response_model=KnowledgeRead, summary="Edit an article"
-)
+@router.patch("/knowledge/search", include_in_schema=False)
+async def no_edit_of_search():
+    """The search has no PATCH: without this route PATCH /knowledge/search would reach the
+    article's as a bad id (422) instead of 405 with Allow."""
+    raise Problem(405, "Method Not Allowed", headers={"Allow": "GET"})
+
+
+@router.patch("/knowledge/{article_id}", response_model=KnowledgeRead, summary="Edit an article")
 async def edit_article(
     article_id: uuid.UUID,
     db: SessionDep,
