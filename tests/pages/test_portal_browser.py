@@ -33,8 +33,8 @@ async def shot(page, name: str) -> None:
     await page.screenshot(path=ARTIFACTS / f"portal-{name}.png", full_page=True)
 
 
-async def act(http, case_id: str, action: str, **body) -> dict:
-    r = await http.post(f"/api/v1/cases/{case_id}/actions/{action}", json=body)
+async def act(http, as_agent: dict, case_id: str, action: str, **body) -> dict:
+    r = await http.post(f"/api/v1/cases/{case_id}/actions/{action}", json=body, headers=as_agent)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -54,7 +54,9 @@ async def test_the_portal_deflects_opens_decides_and_hides_in_a_browser(stack): 
         "/contacts",
         {"name": "Homer", "email": "homer@globex.example", "account_ids": [globex["id"]]},
     )
-    await post(http, "/agents", {"name": "Ann Agent", "email": "ann@casework.example"})
+    ann = await post(http, "/agents", {"name": "Ann Agent", "email": "ann@casework.example"})
+    ann_token = (await post(http, "/tokens", {"role": "agent", "subject_id": ann["id"]}))["token"]
+    as_ann = {"Authorization": f"Bearer {ann_token}"}
     printer = await post(http, "/products", {"name": "Lumen Printer P5"})
     reactor = await post(http, "/products", {"name": "Core Monitor C1"})
     asset = await post(
@@ -122,7 +124,7 @@ async def test_the_portal_deflects_opens_decides_and_hides_in_a_browser(stack): 
             assert (view["asset_id"], view["product_id"]) == (asset["id"], reactor["id"])
             assert view["channel"] == "portal"
 
-            await act(http, case_id, "resolve", resolution="Recalibrated it remotely.")
+            await act(http, as_ann, case_id, "resolve", resolution="Recalibrated it remotely.")
             await page.goto(f"{base}/portal")
             assert await page.locator("#action-needed").get_by_text(view["number"]).count() == 1
             await page.locator("#action-needed").get_by_role("link", name=view["number"]).click()
@@ -134,7 +136,7 @@ async def test_the_portal_deflects_opens_decides_and_hides_in_a_browser(stack): 
             assert "open again" in await page.locator(".flash.ok").inner_text()
             assert (await http.get(f"/api/v1/cases/{case_id}")).json()["reopen_count"] == 1
 
-            await act(http, case_id, "resolve", resolution="Replaced the sensor.")
+            await act(http, as_ann, case_id, "resolve", resolution="Replaced the sensor.")
             await page.reload()
             await page.get_by_role("button", name="Yes, close the case").click()
             await page.wait_for_url(f"{base}/portal/cases/{case_id}")
