@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Computed, ForeignKey, Integer, String, Text
+from sqlalchemy import Computed, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,6 +56,7 @@ class Technician(IdMixin, Base):
 
 class KnowledgeArticle(IdMixin, Base):
     __tablename__ = "knowledge_articles"
+    __table_args__ = (Index("ix_knowledge_articles_search", "search", postgresql_using="gin"),)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     product_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("products.id"))
