@@ -95,3 +95,10 @@ class Channel(StrEnum):
 NOT_ALLOWED = "ActionNotAllowed"  # 409
 INVALID = "InvalidAction"  # 422
 STEP_FAILED = "StepFailed"  # 409: a step failed for good; the case went on without it
+
+
+class MergeKind(StrEnum):
+    """What a customer merge folds into its survivor."""
+
+    ACCOUNT = "account"
+    CONTACT = "contact"
