@@ -65,10 +65,16 @@ class Customer:
 
 
 async def survivor(db: AsyncSession, model: type[Account] | type[Contact], item_id):
-    """The record that `item_id` was merged into (itself when it was not merged)."""
+    """The record that `item_id` was merged into (itself when it was not merged).
+
+    The live record is read FOR KEY SHARE: a merge of it (which locks it FOR UPDATE) waits
+    for this transaction, or this read waits for the merge and follows it, so a case that
+    intake is writing is never left pointing at a record merged meanwhile.
+    """
     seen = 0
     while item_id is not None and seen < MAX_CHAIN:
-        into = (await db.execute(select(model.merged_into_id).where(model.id == item_id))).scalar()
+        query = select(model.merged_into_id).where(model.id == item_id)
+        into = (await db.execute(query.with_for_update(read=True, key_share=True))).scalar()
         if into is None:
             return item_id
         item_id, seen = into, seen + 1
@@ -154,15 +160,13 @@ async def resolve_customer(db: AsyncSession, case: SimpleNamespace) -> None:
     a merged contact or account given by id stands for its survivor."""
     if case.contact_id:
         case.contact_id = await survivor(db, Contact, case.contact_id)
-        if case.account_id is not None:
-            case.account_id = await survivor(db, Account, case.account_id)
-        else:
+        if case.account_id is None:
             case.account_id = await primary_account(db, case.contact_id)
-        return
-    if case.consumer_id or not case.requester_email:
-        return
-    found = await customer_for_email(db, case.requester_email, case.requester_name)
-    case.contact_id, case.account_id = found.contact_id, found.account_id
-    case.consumer_id = found.consumer_id
-    if found.name:
-        case.requester_name = case.requester_name or found.name
+    elif case.requester_email and not case.consumer_id:
+        found = await customer_for_email(db, case.requester_email, case.requester_name)
+        case.contact_id, case.account_id = found.contact_id, found.account_id
+        case.consumer_id = found.consumer_id
+        if found.name:
+            case.requester_name = case.requester_name or found.name
+        case.contact_id = await survivor(db, Contact, case.contact_id)
+    case.account_id = await survivor(db, Account, case.account_id)
