@@ -17,8 +17,9 @@ make one contact: the insert yields to the one that came first.
 import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,16 +40,13 @@ _PRIMARY_ACCOUNT = (
     .order_by(AccountContact.primary.desc())
     .limit(1)
 )
+_CONTACTS, _CONSUMERS = cast(Table, Contact.__table__), cast(Table, Consumer.__table__)
 _ADD_CONTACT = (
-    insert(Contact.__table__)
-    .on_conflict_do_nothing(index_elements=["email"])
-    .returning(Contact.__table__.c.id)
+    insert(_CONTACTS).on_conflict_do_nothing(index_elements=["email"]).returning(_CONTACTS.c.id)
 )
-_ADD_LINK = insert(AccountContact.__table__).on_conflict_do_nothing()
+_ADD_LINK = insert(cast(Table, AccountContact.__table__)).on_conflict_do_nothing()
 _ADD_CONSUMER = (
-    insert(Consumer.__table__)
-    .on_conflict_do_nothing(index_elements=["email"])
-    .returning(Consumer.__table__.c.id)
+    insert(_CONSUMERS).on_conflict_do_nothing(index_elements=["email"]).returning(_CONSUMERS.c.id)
 )
 _CONSUMER_BY_EMAIL = select(Consumer.id).where(func.lower(Consumer.email) == bindparam("key"))
 
@@ -64,7 +62,9 @@ class Customer:
     created: bool = False  # a contact or consumer was made for the address
 
 
-async def survivor(db: AsyncSession, model: type[Account] | type[Contact], item_id):
+async def survivor(
+    db: AsyncSession, model: type[Account] | type[Contact], item_id: uuid.UUID | None
+) -> uuid.UUID | None:
     """The record that `item_id` was merged into (itself when it was not merged).
 
     The live record is read FOR KEY SHARE: a merge of it (which locks it FOR UPDATE) waits
@@ -117,8 +117,8 @@ async def contact_by_email(db: AsyncSession, address: str) -> tuple[uuid.UUID, s
         return None
     if found.merged_into_id is None:
         return found.id, found.name
-    live = await survivor(db, Contact, found.merged_into_id)
-    name = (await db.execute(select(Contact.name).where(Contact.id == live))).scalar()
+    live = await survivor(db, Contact, found.merged_into_id) or found.merged_into_id
+    name = (await db.execute(select(Contact.name).where(Contact.id == live))).scalar_one()
     return live, name
 
 
@@ -136,7 +136,7 @@ async def customer_for_email(db: AsyncSession, address: str, name: str | None = 
     if account_id := await account_for_domain(db, key):
         values = {"id": uuid.uuid4(), "name": name, "email": key}
         made = (await db.execute(_ADD_CONTACT, values)).scalar()
-        contact_id = made or (await contact_by_email(db, key))[0]
+        contact_id = made or (await db.execute(_CONTACT_BY_KEY, {"key": key})).one().id
         await _link(db, contact_id, account_id)
         return Customer(contact_id, account_id, created=made is not None)
     consumer_id = (await db.execute(_CONSUMER_BY_EMAIL, {"key": key})).scalar()

@@ -9,9 +9,11 @@ its row with `merged_into_id` set: old links and ids still resolve. An audit row
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import CursorResult, Executable, Table, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -35,14 +37,26 @@ from workflows.vocabulary import INVALID, LIVE, NOT_ALLOWED, MergeKind, Role
 MOVED_KEYS = ("cases", "assets", "entitlements", "contracts", "memberships")
 # What a merge function answers: the counts, and the running cases' workflow ids.
 Moved = tuple[dict[str, int], list[str]]
-_EVENTS = insert(CaseEvent.__table__).on_conflict_do_nothing(index_elements=["case_id", "key"])
+Record = Account | Contact
+RecordModel = type[Account] | type[Contact]
+# An ORM attribute or a Core column: what `move` needs is its `.table` and `.key`.
+ColumnRef = Any
+_EVENTS = insert(cast(Table, CaseEvent.__table__)).on_conflict_do_nothing(
+    index_elements=["case_id", "key"]
+)
 
 
 def refused(message: str, kind: str = NOT_ALLOWED) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
 
 
-async def check(db: AsyncSession, model, from_id: uuid.UUID, into_id: uuid.UUID) -> dict:
+async def rowcount(db: AsyncSession, statement: Executable) -> int:
+    return int(cast(CursorResult[Any], await db.execute(statement)).rowcount)
+
+
+async def check(
+    db: AsyncSession, model: RecordModel, from_id: uuid.UUID, into_id: uuid.UUID
+) -> dict[uuid.UUID, Record]:
     """Lock both records (in id order: two merges never deadlock) and refuse what cannot be
     merged: itself (INVALID), an unknown id (NOT_FOUND), a merged record on either side
     (NOT_ALLOWED: merging into one would start a chain, and merged records never merge again,
@@ -50,10 +64,11 @@ async def check(db: AsyncSession, model, from_id: uuid.UUID, into_id: uuid.UUID)
     name = model.__tablename__.removesuffix("s")
     if from_id == into_id:
         raise refused(f"a {name} cannot be merged into itself", INVALID)
-    rows = await db.execute(
-        select(model).where(model.id.in_([from_id, into_id])).order_by(model.id).with_for_update()
-    )
-    found = {r.id: r for r in rows.scalars()}
+    both = [from_id, into_id]
+    query = select(model).where(model.id.in_(both)).order_by(model.id).with_for_update()
+    found: dict[uuid.UUID, Record] = {
+        r.id: r for r in cast(list[Record], (await db.scalars(query)).all())
+    }
     for item_id in (from_id, into_id):
         if item_id not in found:
             raise refused(f"no such {name}: {item_id}", NOT_FOUND)
@@ -62,15 +77,15 @@ async def check(db: AsyncSession, model, from_id: uuid.UUID, into_id: uuid.UUID)
     return found
 
 
-async def move(db: AsyncSession, column, from_id, into_id) -> int:
+async def move(db: AsyncSession, column: ColumnRef, from_id: uuid.UUID, into_id: uuid.UUID) -> int:
     """Point every row whose `column` names the merged record at the survivor; the count."""
-    result = await db.execute(
-        update(column.table).where(column == from_id).values({column.key: into_id})
-    )
-    return result.rowcount
+    statement = update(column.table).where(column == from_id).values({column.key: into_id})
+    return await rowcount(db, statement)
 
 
-async def move_cases(db: AsyncSession, column, merge: CustomerMerge) -> tuple[int, list[str]]:
+async def move_cases(
+    db: AsyncSession, column: ColumnRef, merge: CustomerMerge
+) -> tuple[int, list[str]]:
     """Move the cases and note it on each one's timeline; the running ones' workflow ids."""
     rows = (
         await db.execute(
@@ -101,19 +116,22 @@ async def move_cases(db: AsyncSession, column, merge: CustomerMerge) -> tuple[in
     return len(rows), [r.workflow_id for r in rows if r.state in LIVE]
 
 
-async def fold_memberships(db: AsyncSession, key, other, from_id, into_id) -> int:
+async def fold_memberships(
+    db: AsyncSession, key: ColumnRef, other: ColumnRef, from_id: uuid.UUID, into_id: uuid.UUID
+) -> int:
     """Move a link table's rows (key column = the merged record) to the survivor: a link the
     survivor has already absorbs the merged one. Returns how many links were folded in."""
-    table = key.table
-    theirs = table.alias()
-    theirs = select(theirs.c[other.key]).where(theirs.c[key.key] == into_id)
-    dropped = await db.execute(table.delete().where(key == from_id, other.in_(theirs)))
-    moved = await move(db, key, from_id, into_id)
-    return dropped.rowcount + moved
+    table: Table = key.table
+    kept = table.alias()
+    theirs = select(kept.c[other.key]).where(kept.c[key.key] == into_id)
+    dropped = await rowcount(db, table.delete().where(key == from_id, other.in_(theirs)))
+    return dropped + await move(db, key, from_id, into_id)
 
 
-async def merge_accounts(db: AsyncSession, rows: dict, merge: CustomerMerge) -> Moved:
-    gone, kept = rows[merge.from_id], rows[merge.into_id]
+async def merge_accounts(
+    db: AsyncSession, rows: dict[uuid.UUID, Record], merge: CustomerMerge
+) -> Moved:
+    gone, kept = cast(Account, rows[merge.from_id]), cast(Account, rows[merge.into_id])
     f, i = merge.from_id, merge.into_id
     # A survivor below the merged account takes its place in the tree (no cycle through it).
     if f in (await account_chain(db, i))[1:]:
@@ -148,8 +166,10 @@ async def merge_accounts(db: AsyncSession, rows: dict, merge: CustomerMerge) -> 
     return moved, told
 
 
-async def merge_contacts(db: AsyncSession, rows: dict, merge: CustomerMerge) -> Moved:
-    gone, kept = rows[merge.from_id], rows[merge.into_id]
+async def merge_contacts(
+    db: AsyncSession, rows: dict[uuid.UUID, Record], merge: CustomerMerge
+) -> Moved:
+    gone, kept = cast(Contact, rows[merge.from_id]), cast(Contact, rows[merge.into_id])
     f, i = merge.from_id, merge.into_id
     kept.phone = kept.phone or gone.phone
     # The survivor keeps its primary account; the merged one's becomes its primary only when
@@ -172,24 +192,28 @@ async def merge_contacts(db: AsyncSession, rows: dict, merge: CustomerMerge) -> 
             db, AccountContact.contact_id, AccountContact.account_id, f, i
         ),
         # the person's portal tokens act as the survivor: they keep seeing their cases
-        "tokens": (await db.execute(tokens.values(subject_id=i))).rowcount,
+        "tokens": await rowcount(db, tokens.values(subject_id=i)),
     }
     moved["cases"], told = await move_cases(db, Case.contact_id, merge)
     await move(db, Contact.merged_into_id, f, i)
     return moved, told
 
 
-MERGERS = {
+Merger = Callable[[AsyncSession, dict[uuid.UUID, Record], CustomerMerge], Awaitable[Moved]]
+MERGERS: dict[MergeKind, tuple[RecordModel, Merger]] = {
     MergeKind.ACCOUNT: (Account, merge_accounts),
     MergeKind.CONTACT: (Contact, merge_contacts),
 }
 
 
-def _handled(model) -> set:
+def _handled(model: RecordModel) -> set[tuple[str, str]]:
     """Foreign keys to `model` that the merge functions above move themselves."""
-    own = {Account: (Account.parent_id, Account.merged_into_id)}.get(model, ())
-    own += {Contact: (Contact.merged_into_id,)}.get(model, ())
-    handled = (
+    own: tuple[ColumnRef, ...] = (
+        (Account.parent_id, Account.merged_into_id)
+        if model is Account
+        else (Contact.merged_into_id,)
+    )
+    handled: tuple[ColumnRef, ...] = (
         Case.account_id,
         Case.contact_id,
         Asset.account_id,
@@ -204,11 +228,13 @@ def _handled(model) -> set:
     return {(c.table.name, c.key) for c in handled}
 
 
-async def move_the_rest(db: AsyncSession, model, f, i) -> dict[str, int]:
+async def move_the_rest(
+    db: AsyncSession, model: RecordModel, f: uuid.UUID, i: uuid.UUID
+) -> dict[str, int]:
     """Every other foreign key naming the merged record's table (tables added after this
     step was written) follows too, counted under its table's name."""
-    target: Table = model.__table__
-    handled, moved = _handled(model), {}
+    target = model.__table__
+    handled, moved = _handled(model), dict[str, int]()
     for table in metadata.sorted_tables:
         for fk in table.foreign_keys:
             if fk.column.table is not target or (table.name, fk.parent.key) in handled:

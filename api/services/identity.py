@@ -15,7 +15,10 @@ from workflows.customer_merge import MergeInput
 from workflows.merge import CustomerMergeWorkflow
 from workflows.vocabulary import INVALID, MergeKind
 
-MODELS = {MergeKind.ACCOUNT: Account, MergeKind.CONTACT: Contact}
+MODELS: dict[MergeKind, type[Account] | type[Contact]] = {
+    MergeKind.ACCOUNT: Account,
+    MergeKind.CONTACT: Contact,
+}
 
 
 def into_problem(detail: str) -> Problem:
@@ -23,7 +26,9 @@ def into_problem(detail: str) -> Problem:
     return Problem(422, detail, errors=[loc])
 
 
-async def precheck(db: AsyncSession, kind: MergeKind, from_id, into_id) -> None:
+async def precheck(
+    db: AsyncSession, kind: MergeKind, from_id: uuid.UUID, into_id: uuid.UUID
+) -> None:
     """Answer the plain refusals at once (the merge step checks again under its locks)."""
     model, name = MODELS[kind], str(kind)
     if from_id == into_id:
@@ -67,7 +72,8 @@ async def merge(
     await precheck(db, kind, from_id, into_id)
     await db.rollback()  # hold no snapshot or lock while the merge runs
     merge_id = uuid.uuid4()
-    arg = MergeInput(str(merge_id), kind, str(from_id), str(into_id), actor_id and str(actor_id))
+    actor = str(actor_id) if actor_id else None
+    arg = MergeInput(str(merge_id), kind, str(from_id), str(into_id), actor)
     try:
         done = await client.execute_workflow(
             CustomerMergeWorkflow.run, arg, id=f"merge-{kind}-{merge_id}", task_queue=task_queue
@@ -114,9 +120,9 @@ async def data_debt(*, db: AsyncSession) -> DataDebtRead:
         .where(live, Contact.phone_key.is_not(None))
         .group_by(Contact.name_key, Contact.phone_key)
     )
-    groups = []
+    groups: list[list[uuid.UUID]] = []
     for query in (same_email, same_person):
-        groups += (await db.scalars(query.having(func.count() > 1))).all()
+        groups += [list(g) for g in await db.scalars(query.having(func.count() > 1))]
     joined = components(groups)
     born = {}
     if joined:
@@ -124,4 +130,4 @@ async def data_debt(*, db: AsyncSession) -> DataDebtRead:
         rows = await db.execute(select(Contact.id, Contact.created_at).where(Contact.id.in_(ids)))
         born = {i: (at, str(i)) for i, at in rows.all()}
     result = sorted((sorted(g, key=born.__getitem__) for g in joined), key=lambda g: born[g[0]])
-    return DataDebtRead(contacts_without_account=orphans, duplicate_contact_groups=result)
+    return DataDebtRead(contacts_without_account=orphans or 0, duplicate_contact_groups=result)

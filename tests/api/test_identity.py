@@ -232,3 +232,24 @@ async def test_bad_merges_are_refused_before_anything_moves(api, sessions):
         merged = await db.scalars(text("SELECT id FROM accounts WHERE merged_into_id IS NOT NULL"))
         assert list(merged) == [gone.id]
         assert (await db.scalar(text("SELECT count(*) FROM merges"))) == 0
+
+
+async def test_only_an_admin_merges_and_only_supervisors_read_the_debt(api, sessions):
+    a, b = await f.account(sessions, "A"), await f.account(sessions, "B")
+    ada = await f.contact(sessions, a.id, name="Ada")
+    sue = await f.agent(sessions, "Sue")
+    people = {
+        "supervisor": sue.id,
+        "agent": sue.id,
+        "integration": None,
+        "contact": ada.id,
+    }
+    merge = (f"{V1}/accounts/{a.id}/merge", {"into_id": str(b.id)})
+    for role, subject in people.items():
+        headers = await mint(api, role, subject)
+        assert (await api.post(merge[0], json=merge[1], headers=headers)).status_code == 403
+        debt = await api.get(f"{V1}/reports/data-debt", headers=headers)
+        assert debt.status_code == (200 if role == "supervisor" else 403), role
+    nobody = {"Authorization": ""}
+    assert (await api.post(merge[0], json=merge[1], headers=nobody)).status_code == 401
+    assert (await api.get(f"{V1}/reports/data-debt", headers=nobody)).status_code == 401

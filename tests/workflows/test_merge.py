@@ -28,8 +28,12 @@ H = 3600
 
 @pytest.fixture
 async def live(api, sessions, ts_env):
+    """The API with a worker. Awaiting a workflow's result (the merge answer does) would let
+    the time-skipping server skip ahead, past a case with no timer to stop it: time moves
+    here only when a test sleeps."""
     async with running_worker(ts_env.client, make_deps(sessions), api.task_queue):
-        yield api
+        with ts_env.auto_time_skipping_disabled():
+            yield api
 
 
 async def case_account(client, case) -> str | None:
