@@ -1,5 +1,6 @@
 """Customer identity for the API: merging accounts and contacts, and the data-debt report."""
 
+import asyncio
 import uuid
 
 from sqlalchemy import exists, func, select
@@ -8,13 +9,16 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from activities.db import NOT_FOUND
-from api.errors import Problem, not_found
+from api.errors import Problem, not_found, unavailable
 from api.schemas.identity import DataDebtRead, MergeRead
 from models.customers import Account, AccountContact, Contact
 from workflows.customer_merge import MergeInput
 from workflows.merge import CustomerMergeWorkflow
 from workflows.vocabulary import INVALID, MergeKind
 
+# How long a merge request waits for its workflow; past it the merge still completes on its
+# own (it is durable), and the caller is told so rather than left hanging on a stopped worker.
+MERGE_WAIT_SECONDS = 60
 MODELS: dict[MergeKind, type[Account] | type[Contact]] = {
     MergeKind.ACCOUNT: Account,
     MergeKind.CONTACT: Contact,
@@ -74,12 +78,16 @@ async def merge(
     merge_id = uuid.uuid4()
     actor = str(actor_id) if actor_id else None
     arg = MergeInput(str(merge_id), kind, str(from_id), str(into_id), actor)
+    handle = await client.start_workflow(
+        CustomerMergeWorkflow.run, arg, id=f"merge-{kind}-{merge_id}", task_queue=task_queue
+    )
     try:
-        done = await client.execute_workflow(
-            CustomerMergeWorkflow.run, arg, id=f"merge-{kind}-{merge_id}", task_queue=task_queue
-        )
+        done = await asyncio.wait_for(handle.result(), MERGE_WAIT_SECONDS)
     except WorkflowFailureError as err:
         raise refusal(err) from err
+    except TimeoutError:
+        detail = f"merge {merge_id} is under way and will complete; read the {kind} back later"
+        raise unavailable(detail) from None
     return MergeRead(
         merge_id=merge_id,
         merged_id=from_id,
