@@ -5,10 +5,9 @@ import uuid
 from fastapi import APIRouter, Response
 
 from api.collections import collection
-from api.deps import Admin, ClientDep, Reader, SessionDep, SettingsDep, Writer
+from api.deps import Admin, Reader, SessionDep, Writer
+from api.merging import merge_route
 from api.schemas.catalog import AccountCreate, AccountRead, Page, TeamMemberCreate, TeamMemberRead
-from api.schemas.identity import MergeRead, MergeRequest
-from api.services import identity
 from api.services.catalog import customers
 from models.customers import Account
 from workflows.vocabulary import MergeKind
@@ -47,30 +46,13 @@ async def list_team(account_id: uuid.UUID, db: SessionDep, _: Reader):
     return await customers.team(db=db, account_id=account_id)
 
 
-@router.post(
-    "/accounts/{account_id}/merge",
-    response_model=MergeRead,
-    summary="Merge this account into another (the survivor)",
-)
-async def merge_account(
-    account_id: uuid.UUID,
-    body: MergeRequest,
-    db: SessionDep,
-    client: ClientDep,
-    settings: SettingsDep,
-    admin: Admin,
-):
+merge_route(
+    router,
+    "accounts",
+    MergeKind.ACCOUNT,
     """Move every case, asset, entitlement, contract, membership, team member and child
-    account of this account to `into_id` in one transaction, keep an audit record, and tell
-    each running case's workflow, whose account (query, search attribute), routing and SLA
-    notices then follow the survivor. This account keeps `merged_into_id` and leaves the
-    list. 422 into itself; 409 when either side was merged already; 404 unknown ids."""
-    return await identity.merge(
-        db=db,
-        client=client,
-        task_queue=settings.task_queue,
-        kind=MergeKind.ACCOUNT,
-        from_id=account_id,
-        into_id=body.into_id,
-        actor_id=admin.subject_id,
-    )
+account of this account to `into_id` in one transaction, keep an audit record, and tell
+each running case's workflow, whose account (query, search attribute), routing and SLA
+notices then follow the survivor. This account keeps `merged_into_id` and leaves the
+list. 422 into itself; 409 when either side was merged already; 404 unknown ids.""",
+)

@@ -4,11 +4,10 @@ import uuid
 
 from fastapi import APIRouter
 
-from api.deps import Admin, ClientDep, Reader, SessionDep, SettingsDep, Writer
+from api.deps import Reader, SessionDep, Writer
+from api.merging import merge_route
 from api.pagination import CursorQ, LimitQ, result
 from api.schemas.catalog import ContactCreate, ContactRead, Page
-from api.schemas.identity import MergeRead, MergeRequest
-from api.services import identity
 from api.services.catalog import customers
 from workflows.vocabulary import MergeKind
 
@@ -31,30 +30,13 @@ async def get_contact(contact_id: uuid.UUID, db: SessionDep, _: Reader):
     return await customers.get_contact(db=db, contact_id=contact_id)
 
 
-@router.post(
-    "/contacts/{contact_id}/merge",
-    response_model=MergeRead,
-    summary="Merge this contact into another (the survivor)",
-)
-async def merge_contact(
-    contact_id: uuid.UUID,
-    body: MergeRequest,
-    db: SessionDep,
-    client: ClientDep,
-    settings: SettingsDep,
-    admin: Admin,
-):
+merge_route(
+    router,
+    "contacts",
+    MergeKind.CONTACT,
     """Move this contact's cases, entitlements, account memberships and portal tokens to
-    `into_id` in one transaction, keep an audit record, and tell each running case's
-    workflow. Mail from this contact's address then reaches the survivor. This contact keeps
-    `merged_into_id` and leaves the list. 422 into itself; 409 when either side was merged
-    already; 404 unknown ids."""
-    return await identity.merge(
-        db=db,
-        client=client,
-        task_queue=settings.task_queue,
-        kind=MergeKind.CONTACT,
-        from_id=contact_id,
-        into_id=body.into_id,
-        actor_id=admin.subject_id,
-    )
+`into_id` in one transaction, keep an audit record, and tell each running case's
+workflow. Mail from this contact's address then reaches the survivor. This contact keeps
+`merged_into_id` and leaves the list. 422 into itself; 409 when either side was merged
+already; 404 unknown ids.""",
+)
