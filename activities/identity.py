@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,7 +48,8 @@ _ADD_LINK = insert(cast(Table, AccountContact.__table__)).on_conflict_do_nothing
 _ADD_CONSUMER = (
     insert(_CONSUMERS).on_conflict_do_nothing(index_elements=["email"]).returning(_CONSUMERS.c.id)
 )
-_CONSUMER_BY_EMAIL = select(Consumer.id).where(func.lower(Consumer.email) == bindparam("key"))
+# Consumers are stored with the normalized address (the API and this module write them so).
+_CONSUMER_BY_EMAIL = select(Consumer.id).where(Consumer.email == bindparam("key"))
 
 
 @dataclass

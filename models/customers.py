@@ -12,6 +12,8 @@ from models.identity_keys import EMAIL_KEY, NAME_KEY, PHONE_KEY
 
 class Account(IdMixin, Base):
     __tablename__ = "accounts"
+    # Who owns a mail domain (activities/identity.py): `domains ?| array[...]`.
+    __table_args__ = (Index("ix_accounts_domains", "domains", postgresql_using="gin"),)
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(16), default="customer")
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -32,6 +34,12 @@ class Contact(IdMixin, Base):
             "name_key",
             "phone_key",
             postgresql_where="merged_into_id IS NULL AND phone_key IS NOT NULL",
+        ),
+        # A merge re-points earlier merges at its survivor (few rows, many contacts).
+        Index(
+            "ix_contacts_merged_into",
+            "merged_into_id",
+            postgresql_where="merged_into_id IS NOT NULL",
         ),
     )
     name: Mapped[str] = mapped_column(String(200))

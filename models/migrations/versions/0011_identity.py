@@ -47,6 +47,13 @@ def upgrade() -> None:
         ["name_key", "phone_key"],
         postgresql_where=sa.text("merged_into_id IS NULL AND phone_key IS NOT NULL"),
     )
+    op.create_index(
+        "ix_contacts_merged_into",
+        "contacts",
+        ["merged_into_id"],
+        postgresql_where=sa.text("merged_into_id IS NOT NULL"),
+    )
+    op.create_index("ix_accounts_domains", "accounts", ["domains"], postgresql_using="gin")
     op.create_table(
         "merges",
         sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
@@ -66,6 +73,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_merges_kind_from", table_name="merges")
     op.drop_table("merges")
+    op.drop_index("ix_accounts_domains", table_name="accounts")
+    op.drop_index("ix_contacts_merged_into", table_name="contacts")
     op.drop_index("ix_contacts_name_phone_key", table_name="contacts")
     op.drop_index("ix_contacts_email_key", table_name="contacts")
     for column in ("phone_key", "name_key", "email_key", "merged_into_id"):
