@@ -253,3 +253,32 @@ async def test_only_an_admin_merges_and_only_supervisors_read_the_debt(api, sess
     nobody = {"Authorization": ""}
     assert (await api.post(merge[0], json=merge[1], headers=nobody)).status_code == 401
     assert (await api.get(f"{V1}/reports/data-debt", headers=nobody)).status_code == 401
+
+
+async def test_an_account_merged_into_its_own_subsidiary_leaves_no_cycle(sessions):
+    """The survivor below the merged account takes its place in the tree; the merged one's
+    other children move under the survivor (the merge step, in one transaction)."""
+    from activities.identity import survivor
+    from activities.merge import merge
+    from models.customers import Account
+    from workflows.customer_merge import MergeInput
+
+    group = await f.account(sessions, "Group", domains=())
+    acme = await f.account(sessions, "Acme", domains=(), parent_id=group.id)
+    region = await f.account(sessions, "Acme EU", domains=(), parent_id=acme.id)
+    site = await f.account(sessions, "Acme Berlin", domains=(), parent_id=region.id)
+    other = await f.account(sessions, "Acme US", domains=(), parent_id=acme.id)
+    async with sessions() as db, db.begin():
+        arg = MergeInput(str(uuid.uuid4()), "account", str(acme.id), str(site.id))
+        done = await merge(db, arg)
+    assert done.moved["child_accounts"] == 2  # Acme EU and Acme US
+    async with sessions() as db:
+        parents = dict((await db.execute(select(Account.id, Account.parent_id))).all())
+        assert parents[site.id] == group.id
+        assert parents[region.id] == site.id and parents[other.id] == site.id
+        for account_id in parents:  # every chain of parents ends at a root: no loop
+            steps, at = 0, account_id
+            while at is not None and steps < 10:
+                at, steps = parents[at], steps + 1
+            assert at is None
+        assert await survivor(db, Account, acme.id) == site.id
