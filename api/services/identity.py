@@ -2,8 +2,10 @@
 
 import asyncio
 import uuid
+from datetime import datetime
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -121,21 +123,22 @@ async def data_debt(*, db: AsyncSession) -> DataDebtRead:
     live = Contact.merged_into_id.is_(None)
     linked = exists().where(AccountContact.contact_id == Contact.id)
     orphans = await db.scalar(select(func.count()).select_from(Contact).where(live, ~linked))
-    ordered = func.array_agg(Contact.id)
-    same_email = select(ordered).where(live).group_by(Contact.email_key)
+    # Each group's ids with their creation times, so no second query (of thousands of ids)
+    # is needed to order the joined groups.
+    ids = func.array_agg(aggregate_order_by(Contact.id, Contact.created_at, Contact.id))
+    born_at = func.array_agg(aggregate_order_by(Contact.created_at, Contact.created_at, Contact.id))
+    same_email = select(ids, born_at).where(live).group_by(Contact.email_key)
     same_person = (
-        select(ordered)
+        select(ids, born_at)
         .where(live, Contact.phone_key.is_not(None))
         .group_by(Contact.name_key, Contact.phone_key)
     )
     groups: list[list[uuid.UUID]] = []
+    born: dict[uuid.UUID, tuple[datetime, str]] = {}
     for query in (same_email, same_person):
-        groups += [list(g) for g in await db.scalars(query.having(func.count() > 1))]
+        for group, times in await db.execute(query.having(func.count() > 1)):
+            groups.append(list(group))
+            born.update((i, (at, str(i))) for i, at in zip(group, times, strict=True))
     joined = components(groups)
-    born = {}
-    if joined:
-        ids = [i for g in joined for i in g]
-        rows = await db.execute(select(Contact.id, Contact.created_at).where(Contact.id.in_(ids)))
-        born = {i: (at, str(i)) for i, at in rows.all()}
     result = sorted((sorted(g, key=born.__getitem__) for g in joined), key=lambda g: born[g[0]])
     return DataDebtRead(contacts_without_account=orphans or 0, duplicate_contact_groups=result)
