@@ -22,6 +22,8 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
@@ -141,23 +143,32 @@ async def run(url: str, contacts: int) -> dict:
     return result
 
 
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """An embedded PostgreSQL in a temporary directory (gone afterwards); yields its URI."""
+    from casework.devstack import start_postgres
+
+    root = Path(tempfile.mkdtemp(prefix="casework-bench-identity-"))
+    root.chmod(0o755)  # initdb runs as an unprivileged user that must reach it
+    server = start_postgres(root / "data")
+    try:
+        yield server.uri
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=200_000)
-    args = parser.parse_args()
-    from casework.devstack import create_database, start_postgres
+    contacts = parser.parse_args().contacts
+    from casework.devstack import create_database
     from models.migrate import upgrade
 
-    root = Path(tempfile.mkdtemp(prefix="casework-bench-identity-"))
-    root.chmod(0o755)
-    pg = start_postgres(root / "data")
-    try:
-        url = create_database(pg.uri, "casework_bench_identity")
+    with scratch_postgres() as uri:
+        url = create_database(uri, "casework_bench_identity")
         upgrade(url)
-        print(json.dumps(asyncio.run(run(url, args.contacts)), indent=2))
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        print(json.dumps(asyncio.run(run(url, contacts)), indent=2))
 
 
 if __name__ == "__main__":
