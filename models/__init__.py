@@ -1,6 +1,16 @@
 """SQLAlchemy tables; importing this package registers every table on Base.metadata."""
 
-from models import auth, cases, customers, field_service, itsm, knowledge, people, service  # noqa: F401
+from models import (  # noqa: F401
+    auth,
+    cases,
+    customers,
+    field_service,
+    itsm,
+    knowledge,
+    merges,
+    people,
+    service,
+)
 from models.base import Base
 
 metadata = Base.metadata

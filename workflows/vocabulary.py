@@ -103,3 +103,10 @@ class KnowledgeVerdict(StrEnum):
 
     SOLVED = "solved"
     NOT_HELPFUL = "not_helpful"
+
+
+class MergeKind(StrEnum):
+    """What a customer merge folds into its survivor."""
+
+    ACCOUNT = "account"
+    CONTACT = "contact"

@@ -78,6 +78,7 @@ class AccountRead(Output):
     parent_id: uuid.UUID | None
     domains: list[str]
     created_at: datetime
+    merged_into_id: uuid.UUID | None = None  # set once merged: it left the lists
 
 
 class ContactCreate(Input):
@@ -100,6 +101,7 @@ class ContactRead(Output):
     account_ids: list[uuid.UUID]
     primary_account_id: uuid.UUID | None
     created_at: datetime
+    merged_into_id: uuid.UUID | None = None  # set once merged: it left the lists
 
 
 class Address(Input):

@@ -70,6 +70,7 @@ def contact_read(contact: Contact, links: list[AccountContact]) -> ContactRead:
         account_ids=[link.account_id for link in links],
         primary_account_id=primary,
         created_at=contact.created_at,
+        merged_into_id=contact.merged_into_id,
     )
 
 
@@ -96,7 +97,8 @@ async def create_contact(*, db: AsyncSession, body: ContactCreate) -> ContactRea
 
 async def contacts(*, db: AsyncSession, limit: int, cursor: str | None) -> tuple[list, dict]:
     """A page of contacts (one more than `limit`) and their account links."""
-    rows = list((await db.scalars(page(select(Contact), Contact, limit, cursor))).all())
+    live = select(Contact).where(Contact.merged_into_id.is_(None))  # merged ones left the list
+    rows = list((await db.scalars(page(live, Contact, limit, cursor))).all())
     return rows, await links_of(db, [c.id for c in rows])
 
 

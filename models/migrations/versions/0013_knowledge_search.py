@@ -2,7 +2,7 @@
 customers' verdicts on articles (solved it: a deflection; not helpful)
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0011
 Create Date: 2026-11-30 02:10:00.000000
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
