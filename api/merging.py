@@ -2,10 +2,10 @@
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.deps import Admin, ClientDep, SessionDep, SettingsDep
-from api.schemas.identity import MergeRead, MergeRequest
+from api.schemas.identity import MergeAccepted, MergeRead, MergeRequest
 from api.services import identity
 from workflows.vocabulary import MergeKind
 
@@ -15,7 +15,8 @@ def merge_route(router: APIRouter, path: str, kind: MergeKind, description: str)
 
     @router.post(
         f"/{path}/{{item_id}}/merge",
-        response_model=MergeRead,
+        response_model=MergeRead | MergeAccepted,
+        responses={202: {"model": MergeAccepted, "description": "accepted; completes on its own"}},
         summary=f"Merge this {kind} into another (the survivor)",
         description=description,
         name=f"merge_{kind}",
@@ -27,8 +28,9 @@ def merge_route(router: APIRouter, path: str, kind: MergeKind, description: str)
         client: ClientDep,
         settings: SettingsDep,
         admin: Admin,
-    ) -> MergeRead:
-        return await identity.merge(
+        response: Response,
+    ) -> MergeRead | MergeAccepted:
+        answer = await identity.merge(
             db=db,
             client=client,
             task_queue=settings.task_queue,
@@ -37,3 +39,6 @@ def merge_route(router: APIRouter, path: str, kind: MergeKind, description: str)
             into_id=body.into_id,
             actor_id=admin.subject_id,
         )
+        if isinstance(answer, MergeAccepted):
+            response.status_code = 202
+        return answer

@@ -29,6 +29,16 @@ class MergeRead(BaseModel):
     cases_told: int = Field(description="running cases whose workflow now names the survivor")
 
 
+class MergeAccepted(BaseModel):
+    """A merge that took longer than the request may wait: accepted (202), and it completes
+    on its own; the records read back show it once it has."""
+
+    merge_id: uuid.UUID
+    merged_id: uuid.UUID
+    into_id: uuid.UUID
+    status: str = Field("under_way", description="always `under_way`")
+
+
 class DataDebtRead(BaseModel):
     """The two numbers a CSM team watches weekly."""
 

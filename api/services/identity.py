@@ -11,8 +11,8 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from activities.db import NOT_FOUND
-from api.errors import Problem, not_found, unavailable
-from api.schemas.identity import DataDebtRead, MergeRead
+from api.errors import Problem, not_found
+from api.schemas.identity import DataDebtRead, MergeAccepted, MergeRead
 from models.customers import Account, AccountContact, Contact
 from workflows.customer_merge import MergeInput
 from workflows.merge import CustomerMergeWorkflow
@@ -72,9 +72,11 @@ async def merge(
     from_id: uuid.UUID,
     into_id: uuid.UUID,
     actor_id: uuid.UUID | None,
-) -> MergeRead:
+) -> MergeRead | MergeAccepted:
     """Merge `from_id` into `into_id`: a CustomerMergeWorkflow moves everything in one
-    transaction and tells the running cases; the answer waits for both."""
+    transaction and tells the running cases; the answer waits for both, at most
+    MERGE_WAIT_SECONDS, then says the merge is accepted (it completes on its own: an
+    answer never claims a failure for work that will be done)."""
     await precheck(db, kind, from_id, into_id)
     await db.rollback()  # hold no snapshot or lock while the merge runs
     merge_id = uuid.uuid4()
@@ -88,8 +90,7 @@ async def merge(
     except WorkflowFailureError as err:
         raise refusal(err) from err
     except TimeoutError:
-        detail = f"merge {merge_id} is under way and will complete; read the {kind} back later"
-        raise unavailable(detail) from None
+        return MergeAccepted(merge_id=merge_id, merged_id=from_id, into_id=into_id)
     return MergeRead(
         merge_id=merge_id,
         merged_id=from_id,

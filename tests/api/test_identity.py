@@ -282,3 +282,24 @@ async def test_an_account_merged_into_its_own_subsidiary_leaves_no_cycle(session
                 at, steps = parents[at], steps + 1
             assert at is None
         assert await survivor(db, Account, acme.id) == site.id
+
+
+async def test_a_merge_slower_than_the_wait_is_accepted_not_failed(api, sessions, monkeypatch):
+    """No worker: the merge cannot finish while the request waits, but it is durable and will
+    complete once one runs, so the answer is 202 naming it (never a 5xx for work that will be
+    done), and nothing has moved yet."""
+    from api.services import identity
+
+    monkeypatch.setattr(identity, "MERGE_WAIT_SECONDS", 0.5)
+    a, b = await f.account(sessions, "A"), await f.account(sessions, "B")
+    r = await api.post(f"{V1}/accounts/{a.id}/merge", json={"into_id": str(b.id)})
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["status"] == "under_way"
+    assert (body["merged_id"], body["into_id"]) == (str(a.id), str(b.id))
+    client = api.app.state.temporal.client
+    handle = client.get_workflow_handle(f"merge-account-{body['merge_id']}")
+    assert (await handle.describe()).status is not None  # the merge is in Temporal, waiting
+    await handle.terminate("test over")
+    async with sessions() as db:
+        assert (await db.scalar(text("SELECT count(*) FROM merges"))) == 0
