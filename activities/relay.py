@@ -94,7 +94,7 @@ async def deliver(
             sender=deps.mailer.sender,
             recipient=row.recipient,
             message_id=row.message_id,
-            headers={"X-Casework-Case": row.context["case"]["number"]},
+            headers=case_header(row.context),
         )
         # The try that the server accepted counts, though its own commit was lost.
         attempts = row.attempts + 1
@@ -128,6 +128,12 @@ async def deliver(
             await before_mark()
         await conn.execute(_MARK, _sent(nid, rendered.subject, attempts))
     return "sent"
+
+
+def case_header(context: dict) -> dict[str, str]:
+    """The case a mail is about, for mail filters; none for a mail about no case (sign-in)."""
+    number = (context.get("case") or {}).get("number")
+    return {"X-Casework-Case": number} if number else {}
 
 
 def _sent(nid: uuid.UUID, subject: str, attempts: int) -> dict:

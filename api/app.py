@@ -11,9 +11,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import docs, errors, observability, openapi
 from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
-from api.pages import console, login, portal
+from api.pages import account, console, login, partner, portal
 from api.rate_limit import RateLimits
-from api.routes import cases, health, itsm, metrics, tokens, work_orders
+from api.routes import cases, health, itsm, metrics, sessions, tokens, work_orders
 from api.routes.catalog import (
     accounts,
     agents,
@@ -120,9 +120,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         field_service_rules,
         itsm,
         metrics,
+        sessions,
     ):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (login, console, portal):
+    for module in (login, console, portal, partner, account):
         app.include_router(module.router)
     # Last: its middleware wraps BodyLimit (whose refusals are timed too), its route comes
     # after the busy ones.

@@ -276,6 +276,7 @@ async def act(
     body: ActionBody | None = None,
 ):
     fields = (body or ActionBody()).model_dump(exclude_none=True)
-    if "agent_id" in fields:
-        fields["agent_id"] = str(fields["agent_id"])
+    for name in ("agent_id", "partner_account_id"):
+        if name in fields:
+            fields[name] = str(fields[name])
     return await _act(db, client, who, case_id, action, fields, idempotency_key)

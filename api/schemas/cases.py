@@ -57,6 +57,9 @@ class ActionBody(StrictInput):
     priority: Priority | None = None
     resolution: Text | None = None
     reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    partner_account_id: uuid.UUID | None = Field(
+        None, description="assign-partner: an account of type partner or both"
+    )
 
 
 class SlaRead(BaseModel):
@@ -102,6 +105,9 @@ class CaseRead(BaseModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     csat: CsatRead | None = Field(None, description="The customer's survey answer, once closed")
+    partner_account_id: uuid.UUID | None = Field(
+        None, description="The partner account working the case (assign-partner)"
+    )
 
 
 class CasePage(BaseModel):
