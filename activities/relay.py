@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import psycopg
 from sqlalchemy import Row, bindparam, or_, select, update
@@ -130,10 +131,10 @@ async def deliver(
     return "sent"
 
 
-def case_header(context: dict) -> dict[str, str]:
+def case_header(context: dict[str, Any]) -> dict[str, str]:
     """The case a mail is about, for mail filters; none for a mail about no case (sign-in)."""
     number = (context.get("case") or {}).get("number")
-    return {"X-Casework-Case": number} if number else {}
+    return {"X-Casework-Case": str(number)} if number else {}
 
 
 def _sent(nid: uuid.UUID, subject: str, attempts: int) -> dict:
