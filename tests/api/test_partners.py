@@ -7,16 +7,18 @@ from sqlalchemy import update
 
 from models.customers import Account
 from tests import factories
-from tests.api.test_cases import act, assert_422, assert_problem, listed, open_case, settle
-from tests.conftest import make_deps, mint, running_worker
+from tests.api.test_cases import (  # noqa: F401  (live: the app with a worker)
+    act,
+    assert_422,
+    assert_problem,
+    listed,
+    live,
+    open_case,
+    settle,
+)
+from tests.conftest import mint
 
 V1 = "/api/v1"
-
-
-@pytest.fixture
-async def live(api, sessions, ts_env):
-    async with running_worker(ts_env.client, make_deps(sessions), api.task_queue):
-        yield api
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ async def world(sessions):
     return {"acme": acme, "ada": ada, "fixit": fixit, "both": both}
 
 
-async def test_assign_partner_records_the_partner_on_the_case(live, world):
+async def test_assign_partner_records_the_partner_on_the_case(live, world):  # noqa: F811
     case = await settle(live, (await open_case(live, contact_id=str(world["ada"].id)))["id"])
     assert case["partner_account_id"] is None
     for bad in (world["acme"].id, world["ada"].id):  # a customer account; not an account
@@ -64,7 +66,7 @@ async def test_assign_partner_records_the_partner_on_the_case(live, world):
     assert r.status_code == 200 and r.json()["partner_account_id"] == both
 
 
-async def test_a_partner_sees_and_works_only_its_cases(live, world):
+async def test_a_partner_sees_and_works_only_its_cases(live, world):  # noqa: F811
     ada = str(world["ada"].id)
     mine = await settle(live, (await open_case(live, contact_id=ada, subject="Mine"))["id"])
     other = await settle(live, (await open_case(live, contact_id=ada, subject="Other"))["id"])
