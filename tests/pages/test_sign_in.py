@@ -20,6 +20,7 @@ from models.auth import SignInLink, WebSession
 from models.cases import Notification
 from models.customers import Contact
 from models.db import libpq_url
+from models.people import Agent
 from tests import factories
 from tests.conftest import make_deps, mint
 from tests.smtp import start_smtp_sink
@@ -277,3 +278,21 @@ async def test_the_cookie_is_secure_over_https(api, people, base_url, headers, s
         r = await client.post("/login", data={"token": token}, headers=headers)
         assert r.status_code == 303
         assert ("; secure" in r.headers["set-cookie"].lower()) is secure
+
+
+async def test_staff_and_technicians_sign_in_by_link_as_who_they_are(api, sessions, mailbox):
+    sue = await factories.agent(sessions, "Sue")
+    async with sessions() as db, db.begin():
+        await db.execute(update(Agent).where(Agent.id == sue.id).values(role="supervisor"))
+    tim = await api.post(
+        "/api/v1/technicians", json={"name": "Tim", "email": "tim@casework.example"}
+    )
+    expected = {sue.email: ("supervisor", str(sue.id), "/console")}
+    expected["tim@casework.example"] = ("technician", tim.json()["id"], "/account")
+    for count, (email, (role, subject, home)) in enumerate(expected.items(), start=1):
+        async with browser(api) as client:
+            r = await sign_in_by_link(client, await ask_link(client, mailbox, email, count))
+            assert r.status_code == 303 and r.headers["location"] == home
+            me = (await client.get("/api/v1/tokens/me")).json()
+            assert me == {"role": role, "subject_id": subject}
+            assert (await client.get(home)).status_code == 200
