@@ -270,12 +270,9 @@ async def act_from_form(
         if isinstance(value, str) and value.strip():
             given[name] = value
     try:
-        fields = ActionBody(**given).model_dump(exclude_none=True)
+        fields = ActionBody(**given).fields()
     except ValidationError as err:
         return back(url, "error", first_error(err))
-    for name in ("agent_id", "partner_account_id"):
-        if name in fields:
-            fields[name] = str(fields[name])
     try:
         await run_action(
             db=db, client=client, who=who, case_id=case_id, action=action, fields=fields

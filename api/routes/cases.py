@@ -275,8 +275,5 @@ async def act(
     idempotency_key: IdempotencyKey = None,
     body: ActionBody | None = None,
 ):
-    fields = (body or ActionBody()).model_dump(exclude_none=True)
-    for name in ("agent_id", "partner_account_id"):
-        if name in fields:
-            fields[name] = str(fields[name])
+    fields = (body or ActionBody()).fields()
     return await _act(db, client, who, case_id, action, fields, idempotency_key)

@@ -61,6 +61,11 @@ class ActionBody(StrictInput):
         None, description="assign-partner: an account of type partner or both"
     )
 
+    def fields(self) -> dict:
+        """The fields given, ids as strings (as the workflow's action inputs carry them)."""
+        given = self.model_dump(exclude_none=True)
+        return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in given.items()}
+
 
 class SlaRead(BaseModel):
     definition_id: str
