@@ -21,7 +21,6 @@ from models.auth import WebSession, hash_token
 from workflows.vocabulary import Role
 
 PREFIX = "cws_"
-SESSION_SECONDS = 12 * 3600
 # last_seen_at is written at most this often per session (not on every page view).
 SEEN_EVERY = timedelta(seconds=60)
 
