@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import psycopg
 from sqlalchemy import Row, bindparam, or_, select, update
@@ -94,7 +95,7 @@ async def deliver(
             sender=deps.mailer.sender,
             recipient=row.recipient,
             message_id=row.message_id,
-            headers={"X-Casework-Case": row.context["case"]["number"]},
+            headers=case_header(row.context),
         )
         # The try that the server accepted counts, though its own commit was lost.
         attempts = row.attempts + 1
@@ -128,6 +129,12 @@ async def deliver(
             await before_mark()
         await conn.execute(_MARK, _sent(nid, rendered.subject, attempts))
     return "sent"
+
+
+def case_header(context: dict[str, Any]) -> dict[str, str]:
+    """The case a mail is about, for mail filters; none for a mail about no case (sign-in)."""
+    number = (context.get("case") or {}).get("number")
+    return {"X-Casework-Case": str(number)} if number else {}
 
 
 def _sent(nid: uuid.UUID, subject: str, attempts: int) -> dict:

@@ -11,9 +11,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import docs, errors, observability, openapi
 from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
-from api.pages import console, login, portal, portal_open
+from api.pages import account, console, login, partner, portal, portal_open
 from api.rate_limit import RateLimits
-from api.routes import cases, data_debt, health, itsm, metrics, tokens, work_orders
+from api.routes import cases, data_debt, health, itsm, metrics, sessions, tokens, work_orders
 from api.routes.catalog import (
     accounts,
     agents,
@@ -121,9 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         itsm,
         metrics,
         data_debt,
+        sessions,
     ):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (login, console, portal):
+    for module in (login, console, portal, partner, account):
         app.include_router(module.router)
     app.include_router(portal_open.router)
     # Last: its middleware wraps BodyLimit (whose refusals are timed too), its route comes

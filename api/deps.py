@@ -13,6 +13,7 @@ from temporalio.service import RetryConfig
 
 from api.auth import COOKIE, Principal, cached_principal, principal_for, require
 from api.errors import Problem, unavailable
+from api.services import sessions as web_sessions
 from api.services.people import person_name
 from casework import temporal
 from casework.settings import Settings
@@ -92,16 +93,35 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def bearer(request: Request) -> str | None:
+    """The Authorization header's bearer token (an API token), if any."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get(COOKIE)
+    return None
+
+
+async def caller(request: Request, db: AsyncSession | None = None) -> Principal:
+    """The bearer token's principal, else the cookie's session's; 401 with neither. The two
+    never mix: a session's value is no API token, an API token no session."""
+    state = request.app.state
+    token = bearer(request)
+    if token is not None or COOKIE not in request.cookies:
+        if db is not None:
+            return await principal_for(db, token)
+        return await cached_principal(state.read_sessions, token, state.principals)
+    if db is not None:
+        who = await web_sessions.principal_of(db, request.cookies[COOKIE])
+    else:
+        async with state.read_sessions() as own:
+            who = await web_sessions.principal_of(own, request.cookies[COOKIE])
+    if who is None:
+        raise Problem(401, "the session is unknown, ended or expired; sign in again")
+    return who
 
 
 async def get_principal(request: Request) -> Principal:
-    state = request.app.state
-    return await cached_principal(state.read_sessions, bearer(request), state.principals)
+    return await caller(request)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -138,15 +158,14 @@ class LoginRequired(Exception):
 
 async def page_principal(request: Request) -> Principal:
     """The caller of a page (bearer header or cookie), with their name for the header."""
-    token = bearer(request)
     next_path = request.url.path if request.method == "GET" else None
     if request.method == "GET" and request.url.query:
         next_path = f"{next_path}?{request.url.query}"
-    if not token:
+    if bearer(request) is None and COOKIE not in request.cookies:
         raise LoginRequired(next_path)
     async with request.app.state.sessions() as db:
         try:
-            who = await principal_for(db, token)
+            who = await caller(request, db)
         except Problem as exc:
             raise LoginRequired(next_path) from exc
         request.state.who = who

@@ -1,5 +1,6 @@
-"""Rate limits on the public and customer-facing endpoints: sign-in, and customers opening
-cases (API and portal); over the limit a request gets 429 with Retry-After."""
+"""Rate limits on the public and customer-facing endpoints: sign-in (per client, and links per
+address), and customers opening cases (API and portal); over the limit a request gets 429
+with Retry-After."""
 
 import math
 import time
@@ -60,6 +61,7 @@ class RateLimits:
         self.login = Limiter(settings.rate_limit_login)
         self.open_case_client = Limiter(settings.rate_limit_open_case_client)
         self.open_case = Limiter(settings.rate_limit_open_case)
+        self.sign_in_address = Limiter(settings.rate_limit_sign_in_address)
 
 
 def client_address(request: Request) -> str:
@@ -80,6 +82,12 @@ def check(limiter: Limiter, key: str, detail: str) -> None:
 async def limit_login(request: Request) -> None:
     """Sign-in attempts per client address (guessing tokens costs time)."""
     check(request.app.state.rate_limits.login, client_address(request), "Too many sign-in attempts")
+
+
+def limit_sign_in_address(request: Request, address: str) -> None:
+    """Sign-in links asked for one address (whoever asks): a mailbox is not flooded."""
+    limiter = request.app.state.rate_limits.sign_in_address
+    check(limiter, address, "Too many sign-in links asked for this address")
 
 
 def limit_customer_opening(request: Request, who: Principal) -> None:

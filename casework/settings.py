@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     rate_limit_open_case: RateSetting = Field(
         Rate(10, 60), validation_alias="CASEWORK_RATE_LIMIT_OPEN_CASE"
     )
+    # Sign-in links asked for one address (per client address: CASEWORK_RATE_LIMIT_LOGIN).
+    rate_limit_sign_in_address: RateSetting = Field(
+        Rate(5, 900), validation_alias="CASEWORK_RATE_LIMIT_SIGN_IN_ADDRESS"
+    )
+    # How long a browser session (the casework_token cookie) lasts, whatever signed it in.
+    session_seconds: int = Field(12 * 3600, ge=60, validation_alias="CASEWORK_SESSION_SECONDS")
 
 
 @lru_cache

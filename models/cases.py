@@ -99,6 +99,10 @@ class Case(IdMixin, Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     csat: Mapped[dict | None] = mapped_column(JSONB)  # the survey's answer, for the view
+    # The partner account working the case (assign-partner): its partner users see it.
+    partner_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id"), index=True
+    )
     # Linked work orders and incidents with their live state: loaded only where a query asks
     # for them (`selectinload`), so the worker's many reads of a case cost one query each.
     work_order_rows: Mapped[list["WorkOrder"]] = relationship(  # noqa: F821

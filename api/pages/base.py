@@ -27,6 +27,7 @@ from api.services.actions import run_action
 from templates import ROOT as TEMPLATES
 from templates import ResourceLoader
 from workflows.actions import ACTIONS, Action
+from workflows.vocabulary import Role
 
 FLASH = "casework_flash"
 # The pages load no script and nothing from elsewhere; forms post only to us.
@@ -120,7 +121,11 @@ def same_origin(request: Request) -> bool:
 def home_for(who: Principal | None) -> str:
     if who is None:
         return "/login"
-    return "/portal" if who.is_customer else "/console"
+    if who.is_customer:
+        return "/portal"
+    if who.role == Role.PARTNER:
+        return "/partner"
+    return "/console" if who.is_staff else "/account"
 
 
 class PageRoute(APIRoute):
@@ -196,7 +201,12 @@ def read_flash(request: Request) -> dict | None:
 
 def render(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
     who = getattr(request.state, "who", None)
-    base = {"who": who, "who_name": getattr(request.state, "who_name", None), "flash": None}
+    base = {
+        "who": who,
+        "who_name": getattr(request.state, "who_name", None),
+        "flash": None,
+        "home": home_for(who),
+    }
     if FLASH in request.cookies:
         base["flash"] = read_flash(request)
     response = templates.TemplateResponse(request, name, base | context, status_code=status_code)
@@ -260,11 +270,9 @@ async def act_from_form(
         if isinstance(value, str) and value.strip():
             given[name] = value
     try:
-        fields = ActionBody(**given).model_dump(exclude_none=True)
+        fields = ActionBody(**given).fields()
     except ValidationError as err:
         return back(url, "error", first_error(err))
-    if "agent_id" in fields:
-        fields["agent_id"] = str(fields["agent_id"])
     try:
         await run_action(
             db=db, client=client, who=who, case_id=case_id, action=action, fields=fields

@@ -275,7 +275,5 @@ async def act(
     idempotency_key: IdempotencyKey = None,
     body: ActionBody | None = None,
 ):
-    fields = (body or ActionBody()).model_dump(exclude_none=True)
-    if "agent_id" in fields:
-        fields["agent_id"] = str(fields["agent_id"])
+    fields = (body or ActionBody()).fields()
     return await _act(db, client, who, case_id, action, fields, idempotency_key)

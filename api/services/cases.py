@@ -15,7 +15,8 @@ from workflows.vocabulary import ACTIVE, Role
 
 EVENT_FIELDS = ("id", "kind", "at", "actor_role", "actor_id", "public", "body")
 # Who reads a case's internal events (notes, routing) besides staff.
-INTERNAL_READERS = (Role.INTEGRATION,)
+# Partners work the cases assigned to them as the support team does: the whole timeline.
+INTERNAL_READERS = (Role.INTEGRATION, Role.PARTNER)
 
 
 def view_of(case: Case, now: datetime | None = None) -> dict:

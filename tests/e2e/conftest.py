@@ -36,6 +36,7 @@ async def stack(pg_root):
         SMTP_URL=sink.url,
         CASEWORK_ADMIN_TOKEN=ADMIN,
         CASEWORK_API_PORT=port,
+        CASEWORK_PUBLIC_URL=f"http://127.0.0.1:{port}",  # the links in mails lead here
         CASEWORK_TASK_QUEUE="casework-e2e",
     )
     client = await Client.connect(temporal.address)

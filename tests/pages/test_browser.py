@@ -91,7 +91,7 @@ async def test_a_supervisor_signs_in_and_works_a_case_in_a_browser(stack, tmp_pa
             await page.goto(f"{base}/console")  # not signed in: sent to the form
             assert "/login" in page.url
             await page.fill("input[name=token]", token)
-            await page.click("button[type=submit]")
+            await page.get_by_role("button", name="Sign in with the token").click()
             await page.wait_for_url(f"{base}/console")
             assert await page.locator("h1").first.inner_text() == "Console" or "Console" in (
                 await page.locator("h1").first.inner_text()

@@ -564,8 +564,37 @@ def test_every_template_renders_with_sample_data():
     agent = {"id": uuid.uuid4(), "name": "Ann", "role": "agent", "status": "available"}
     agent |= {"load": 5, "capacity": 5, "percent": 100}
     common = {"who": who, "who_name": "Root", "flash": {"kind": "ok", "text": "Done"}}
+    common["home"] = "/console"
     samples = {
-        "login.html": {"title": "Sign in", "error": "nope", "next": "/console"},
+        "login.html": {
+            "title": "Sign in",
+            "error": "nope",
+            "next": "/console",
+            "sent": True,
+            "refused": {"title": "This sign-in link was already used", "detail": "Ask again"},
+        },
+        "login_confirm.html": {
+            "title": "Sign in",
+            "value": "abc.def",
+            "person": SimpleNamespace(name="Ada", email="a@x", role="contact"),
+        },
+        "account.html": {
+            "title": "Your sessions",
+            "sessions": [
+                {"id": uuid.uuid4(), "created_at": now, "via": "email-link"}
+                | {"last_seen_at": now, "expires_at": now, "current": True}
+            ],
+        },
+        "partner.html": {"title": "Assigned", "cases": [SimpleNamespace(**case)]},
+        "partner_case.html": {
+            "title": "Case",
+            "case": SimpleNamespace(**case),
+            "events": [
+                SimpleNamespace(kind="note", at=now, actor_role="agent", public=False, body="b")
+            ],
+            "offered": ["respond", "note"],
+            "summaries": {"respond": "Reply", "note": "Note"},
+        },
         "error.html": {"title": "Not found", "status": 404, "detail": "no", "home": "/console"},
         "console.html": {
             "title": "Console",

@@ -23,7 +23,7 @@ async def sign_in(browser, base: str, http, role: str, subject_id: str):
     page = await context.new_page()
     await page.goto(f"{base}/login")
     await page.fill("input[name=token]", token)
-    await page.click("button[type=submit]")
+    await page.get_by_role("button", name="Sign in with the token").click()
     await page.wait_for_url(f"{base}/portal")
     return page
 

@@ -105,6 +105,17 @@ async def accept(w: World) -> dict[str, str]:
     return {"accept": await w.finished(case, "closed")}
 
 
+async def assign_partner(w: World) -> dict[str, str]:
+    """The case goes to a partner account, whose user answers; then the usual close."""
+    partner = await f.account(w.sessions, "FixIt", domains=())
+    case = await w.open_case()
+    await act(w.client, case, "assign-partner", partner_account_id=str(partner.id))
+    await act(w.client, case, "respond", role="partner", body="A technician comes at 10.")
+    await act(w.client, case, "resolve", body="Fixed on site.")
+    await act(w.client, case, "accept", role="contact")
+    return {"assign_partner": await w.finished(case, "closed")}
+
+
 async def reject_reopen(w: World) -> dict[str, str]:
     case = await w.open_case()
     await act(w.client, case, "resolve", body="Firmware updated.")
@@ -421,6 +432,7 @@ PATHS: dict[str, tuple[Scenario, int]] = {
     "policy_retime": (policy_retime, 5),
     "continue_as_new": (continue_as_new, 5),
     "customer_merge": (customer_merge, 5),
+    "assign_partner": (assign_partner, 5),
 }
 
 

@@ -39,6 +39,7 @@ PATHS = {
     "continue_as_new_first_run",
     "customer_merge",
     "customer_merge_workflow",
+    "assign_partner",
 }
 
 
