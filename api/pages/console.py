@@ -15,7 +15,7 @@ from api.errors import Problem
 from api.pages.base import action_route, need, page_router, render
 from api.pages.metric_cards import cards
 from api.pagination import CursorQ
-from api.services import case_workflow, cases, console, customer360, metrics
+from api.services import case_workflow, cases, console, customer360, health, health_score, metrics
 from api.services.people import agent_names
 from models.cases import Case, CaseEvent
 from workflows.actions import ACTIONS, Action, may_take
@@ -100,6 +100,25 @@ async def console_metrics(
         "cards": cards(summary),
     }
     return render(request, "console_metrics.html", context)
+
+
+@router.get("/console/accounts")
+async def console_accounts(
+    request: Request, db: SessionDep, who: PagePrincipal, page: CursorQ = None
+):
+    """Customer health: every account's score with its reasons, most at risk first."""
+    need(who, (Role.ADMIN, *metrics.READERS))
+    found = await health.accounts(db=db, now=datetime.now(UTC), limit=PAGE, cursor=page)
+    context = {
+        "title": "Customer health",
+        "since": found["since"],
+        "until": found["until"],
+        "accounts": found["items"],
+        "next": found["next_cursor"]
+        and "/console/accounts?" + urlencode({"page": found["next_cursor"]}),
+        "weights": health_score.WEIGHTS,
+    }
+    return render(request, "console_accounts.html", context)
 
 
 def event_details(event: CaseEvent, names: dict) -> list[tuple[str, str]]:

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends
 from api.auth import require
 from api.deps import CurrentPrincipal, SessionDep
 from api.errors import Problem
+from api.pagination import CursorQ, LimitQ
 from api.schemas import metrics as schemas
-from api.services import metrics
+from api.services import health, metrics
 
 router = APIRouter(tags=["metrics"])
 
@@ -103,3 +104,20 @@ windowed(
     "Open cases at the end of each day or week of [since, until)",
     bucket_option,
 )
+
+
+@router.get(
+    "/metrics/health",
+    response_model=schemas.AccountHealthList,
+    summary="Customer health: every account's 0-100 score with its reasons, most at risk first",
+)
+async def account_health(
+    db: SessionDep, who: CurrentPrincipal, limit: LimitQ = 50, cursor: CursorQ = None
+):
+    """Each account's health over the last 28 days: 100 less what case-volume growth (against
+    the 28 days before), SLA attainment, CSAT, reopen rate and open major cases touching it
+    take off (weights and ends in api/services/health_score.py). Lowest score first; `band`
+    is healthy (80+), watch (60-79) or at_risk; `reasons` name the inputs that cost points,
+    heaviest first; `factors` give each input's value and penalty."""
+    require(who, *metrics.READERS)
+    return await health.accounts(db=db, now=datetime.now(UTC), limit=limit, cursor=cursor)

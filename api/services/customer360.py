@@ -1,8 +1,12 @@
-"""The whole customer beside a case: account (and parent), contact or consumer, entitlement
-with units left, their assets, and their other open and recent cases (the console case page)."""
+"""The whole customer beside a case: account (and parent) with its health, contact or
+consumer, entitlement with units left, their assets, and their other open and recent cases
+(the console case page)."""
+
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from api.services import health
 from models.cases import Case
 from models.customers import Account, Asset, Consumer, Contact, Product
 from models.service import Entitlement
@@ -24,6 +28,8 @@ async def customer(*, db, case: Case) -> dict:
     return {
         "account": account and {"id": account.id, "name": account.name, "type": account.type},
         "parent": parent and {"id": parent.id, "name": parent.name},
+        "health": account
+        and await health.of_account(db=db, account_id=account.id, now=datetime.now(UTC)),
         "person": {"name": person.name, "email": person.email, "phone": person.phone}
         if person
         else {"name": case.requester_name, "email": case.requester_email, "phone": None},

@@ -14,6 +14,7 @@ from api.auth import COOKIE
 from api.pages.base import env
 from api.pages.console import CONSOLE_ACTIONS
 from api.pages.portal import CUSTOMER_STATES
+from api.services import health_score
 from models.cases import Case, CaseEvent, CsatResponse
 from tests import factories
 from tests.conftest import make_deps, mint, running_worker
@@ -581,6 +582,9 @@ def test_every_template_renders_with_sample_data():
             "customer": {
                 "account": {"id": uuid.uuid4(), "name": "Acme", "type": "customer"},
                 "parent": {"id": uuid.uuid4(), "name": "Acme Group"},
+                "health": health_score.score(
+                    health_score.HealthInputs(csat_answers=1, csat_average=2)
+                ),
                 "person": {"name": "Ada", "email": "a@x", "phone": "+1"},
                 "person_kind": "contact",
                 "entitlement": {
@@ -662,6 +666,27 @@ def test_every_template_renders_with_sample_data():
             "cards": [
                 {"key": "k", "name": "N", "number": "1", "detail": "d", "chart": "<svg></svg>"}
             ],
+        },
+        "console_accounts.html": {
+            "title": "Customer health",
+            "since": now,
+            "until": now,
+            "accounts": [
+                {
+                    "account_id": uuid.uuid4(),
+                    "name": "Acme",
+                    "parent_id": None,
+                    "score": 41,
+                    "band": "at_risk",
+                    "reasons": ["CSAT 1.0 / 5 from 2 answers"],
+                    "factors": [
+                        {"name": "csat", "value": 1.0, "penalty": 20.0, "reason": "CSAT 1.0 / 5"},
+                        {"name": "reopen_rate", "value": None, "penalty": 0.0, "reason": "none"},
+                    ],
+                }
+            ],
+            "next": "/console/accounts?page=x",
+            "weights": health_score.WEIGHTS,
         },
         "portal_case.html": {
             "title": "Case",
