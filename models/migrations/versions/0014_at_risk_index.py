@@ -1,0 +1,35 @@
+"""an index in the console's at-risk order: breached first, then by due time
+
+Revision ID: 0014
+Revises: 0007
+Create Date: 2026-11-30 02:10:00.000000
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+NAME = "ix_cases_at_risk"
+WHERE = sa.text("state IN ('new', 'open', 'awaiting_info') AND next_due_at IS NOT NULL")
+
+
+def upgrade() -> None:
+    # Concurrently: a large cases table keeps taking writes while the index builds.
+    with op.get_context().autocommit_block():
+        op.create_index(
+            NAME,
+            "cases",
+            [sa.text("(CAST(NOT breached AS INTEGER))"), "next_due_at", "id"],
+            unique=False,
+            postgresql_where=WHERE,
+            postgresql_concurrently=True,
+        )
+
+
+def downgrade() -> None:
+    with op.get_context().autocommit_block():
+        op.drop_index(NAME, table_name="cases", postgresql_concurrently=True)
