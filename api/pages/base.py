@@ -29,10 +29,12 @@ from templates import ResourceLoader
 from workflows.actions import ACTIONS, Action
 
 FLASH = "casework_flash"
-# The pages load no script and nothing from elsewhere; forms post only to us.
+# The pages load nothing from elsewhere and run no inline script (only our own script files,
+# the console's live.js, which fetches only from us); forms post only to us.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "default-src 'none'; script-src 'self'; connect-src 'self'; "
+        "style-src 'unsafe-inline'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",

@@ -58,11 +58,9 @@ def case_row(case: Case, names: dict, now: datetime) -> dict:
 PRIORITIES = (1, 2, 3, 4)
 
 
-async def queue_counts(*, db, visible) -> list[dict]:
-    """Per queue: open, waiting (and waiting by priority, the longest wait), with the
-    customer, breached."""
+def queue_counts_query(visible):
     waiting = Case.waiting_since.is_not(None)
-    rows = await db.execute(
+    return (
         select(
             Case.queue,
             func.count(),
@@ -75,6 +73,12 @@ async def queue_counts(*, db, visible) -> list[dict]:
         .where(Case.state.in_(ACTIVE), visible)
         .group_by(Case.queue)
     )
+
+
+async def queue_counts(*, db, visible) -> list[dict]:
+    """Per queue: open, waiting (and waiting by priority, the longest wait), with the
+    customer, breached."""
+    rows = await db.execute(queue_counts_query(visible))
     counts = {q: rest for q, *rest in rows.all()}
     for name in (await db.execute(select(Queue.name))).scalars():
         counts.setdefault(name, (0, 0, 0, 0, None, *(0 for _ in PRIORITIES)))
@@ -89,16 +93,15 @@ async def queue_counts(*, db, visible) -> list[dict]:
     ]
 
 
+AGENT_LOADS = (
+    select(Case.assigned_agent_id, func.count())
+    .where(Case.state.in_(ACTIVE), Case.assigned_agent_id.is_not(None))
+    .group_by(Case.assigned_agent_id)
+)
+
+
 async def agent_rows(*, db) -> list[dict]:
-    loads = dict(
-        (
-            await db.execute(
-                select(Case.assigned_agent_id, func.count())
-                .where(Case.state.in_(ACTIVE), Case.assigned_agent_id.is_not(None))
-                .group_by(Case.assigned_agent_id)
-            )
-        ).all()
-    )
+    loads = dict((await db.execute(AGENT_LOADS)).all())
     agents = (await db.execute(select(Agent).order_by(Agent.name).limit(500))).scalars()
     return [
         {

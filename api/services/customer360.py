@@ -99,18 +99,26 @@ async def assets(db, case: Case) -> list[dict]:
     ]
 
 
-async def other_cases(db, case: Case) -> dict:
-    """The customer's other cases (Case rows): the open ones, the newest finished ones."""
+def other_cases_queries(case: Case):
+    """The queries of the customer's other open cases and newest finished ones (None, None for
+    an anonymous requester)."""
     theirs, _ = owner(case)
     if theirs is None:
-        return {"open_cases": [], "recent_cases": []}
+        return None, None
     base = select(Case).where(theirs, Case.id != case.id)
     newest = (Case.created_at.desc(), Case.id.desc())
-    open_rows = await db.execute(
-        base.where(Case.state.in_(ACTIVE)).order_by(*newest).limit(OPEN_CASES)
+    return (
+        base.where(Case.state.in_(ACTIVE)).order_by(*newest).limit(OPEN_CASES),
+        base.where(Case.state.not_in(ACTIVE)).order_by(*newest).limit(OTHER_CASES),
     )
-    recent = base.where(Case.state.not_in(ACTIVE)).order_by(*newest).limit(OTHER_CASES)
+
+
+async def other_cases(db, case: Case) -> dict:
+    """The customer's other cases (Case rows): the open ones, the newest finished ones."""
+    open_query, recent_query = other_cases_queries(case)
+    if open_query is None:
+        return {"open_cases": [], "recent_cases": []}
     return {
-        "open_cases": list(open_rows.scalars()),
-        "recent_cases": list((await db.execute(recent)).scalars()),
+        "open_cases": list((await db.execute(open_query)).scalars()),
+        "recent_cases": list((await db.execute(recent_query)).scalars()),
     }
