@@ -69,9 +69,9 @@ def statements(account_id: str, case_id: str, now: datetime) -> dict[str, tuple[
         "case page other open cases": compiled(open_of),
         "case page recent cases": compiled(finished_of),
         "case page health (one account)": compiled(
-            health.CASES, health_params | {"ids": [account_id]}
+            health.CASES.format(some=health.SOME), health_params | {"ids": [account_id]}
         ),
-        "accounts health (all)": compiled(health.CASES, health_params | {"ids": None}),
+        "accounts health (all)": compiled(health.CASES.format(some=""), health_params),
     }
 
 
