@@ -83,21 +83,12 @@ def test_open_major_cases_lower_the_score(majors, taken):
 
 
 def test_the_worst_account_scores_0_and_names_every_reason_heaviest_first():
-    worst = HealthInputs(
-        cases_recent=10,
-        cases_prior=3,
-        clocks_decided=4,
-        clocks_met=0,
-        csat_answers=2,
-        csat_average=1.0,
-        cases_finished=2,
-        cases_reopened=2,
-        open_major_cases=3,
-    )
+    worst = with_(cases_recent=10, cases_prior=3, clocks_met=0, csat_average=1.0)
+    worst = HealthInputs(**{**worst.__dict__, "cases_reopened": 4, "open_major_cases": 3})
     health = score(worst)
     assert (health.score, health.band) == (0, "at_risk")
     assert len(health.reasons) == 5
-    assert health.reasons[0] == "SLA met on 0 of 4 clocks (0%)"  # 30 points, the heaviest
+    assert health.reasons[0] == "SLA met on 0 of 10 clocks (0%)"  # 30 points, the heaviest
 
 
 @pytest.mark.parametrize(
