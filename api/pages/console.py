@@ -116,7 +116,10 @@ async def console_accounts(
 ):
     """Customer health: every account's score with its reasons, most at risk first."""
     need(who, (Role.ADMIN, *metrics.READERS))
-    found = await health.accounts(db=db, now=datetime.now(UTC), limit=PAGE, cursor=page)
+    cache = health.cache_of(request.app)
+    found = await health.accounts(
+        db=db, now=datetime.now(UTC), limit=PAGE, cursor=page, cache=cache
+    )
     context = {
         "title": "Customer health",
         "since": found["since"],
@@ -161,7 +164,9 @@ async def console_case(request: Request, case_id: uuid.UUID, db: SessionDep, who
     context = {
         "title": f"{case.number} · {case.subject}",
         "case": cases.view_of(case, now),
-        "customer": await customer360.customer(db=db, case=case),
+        "customer": await customer360.customer(
+            db=db, case=case, health_cache=health.cache_of(request.app)
+        ),
         **await workflow_panel(request, who, case),
         "assignee": names.get(case.assigned_agent_id),
         "events": [

@@ -4,7 +4,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from api.auth import require
 from api.deps import CurrentPrincipal, SessionDep
@@ -112,12 +112,19 @@ windowed(
     summary="Customer health: every account's 0-100 score with its reasons, most at risk first",
 )
 async def account_health(
-    db: SessionDep, who: CurrentPrincipal, limit: LimitQ = 50, cursor: CursorQ = None
+    request: Request,
+    db: SessionDep,
+    who: CurrentPrincipal,
+    limit: LimitQ = 50,
+    cursor: CursorQ = None,
 ):
     """Each account's health over the last 28 days: 100 less what case-volume growth (against
     the 28 days before), SLA attainment, CSAT, reopen rate and open major cases touching it
     take off (weights and ends in api/services/health_score.py). Lowest score first; `band`
     is healthy (80+), watch (60-79) or at_risk; `reasons` name the inputs that cost points,
-    heaviest first; `factors` give each input's value and penalty."""
+    heaviest first; `factors` give each input's value and penalty. Scores are computed at
+    most 5 minutes before (`until` says when)."""
     require(who, *metrics.READERS)
-    return await health.accounts(db=db, now=datetime.now(UTC), limit=limit, cursor=cursor)
+    cache = health.cache_of(request.app)
+    now = datetime.now(UTC)
+    return await health.accounts(db=db, now=now, limit=limit, cursor=cursor, cache=cache)

@@ -17,7 +17,7 @@ OTHER_CASES = 10  # finished ones shown
 OPEN_CASES = 50
 
 
-async def customer(*, db, case: Case) -> dict:
+async def customer(*, db, case: Case, health_cache: health.HealthCache | None = None) -> dict:
     account = await db.get(Account, case.account_id) if case.account_id else None
     parent = await db.get(Account, account.parent_id) if account and account.parent_id else None
     person = None
@@ -29,7 +29,9 @@ async def customer(*, db, case: Case) -> dict:
         "account": account and {"id": account.id, "name": account.name, "type": account.type},
         "parent": parent and {"id": parent.id, "name": parent.name},
         "health": account
-        and await health.of_account(db=db, account_id=account.id, now=datetime.now(UTC)),
+        and await health.of_account(
+            db=db, account_id=account.id, now=datetime.now(UTC), cache=health_cache
+        ),
         "person": {"name": person.name, "email": person.email, "phone": person.phone}
         if person
         else {"name": case.requester_name, "email": case.requester_email, "phone": None},

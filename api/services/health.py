@@ -3,10 +3,15 @@ over the health window, scored by api/services/health_score.py, most at risk fir
 
 The window is the WINDOW_DAYS up to now; the volume trend compares it with the window
 before. SLA attainment, reopen rate and CSAT are over the cases opened in the window (CSAT:
-the answers given in it); open major cases are counted now."""
+the answers given in it); open major cases are counted now.
+
+Scores are kept for CACHE_SECONDS per API process (HealthCache): a score moves over weeks,
+while its inputs cost a pass over the window's cases (a large account's thousands of rows on
+every case page otherwise). A list says when it was computed (`until`)."""
 
 import base64
 import json
+import time
 import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -20,6 +25,8 @@ from models.customers import Account
 from workflows.vocabulary import ACTIVE
 
 WINDOW_DAYS = 28
+CACHE_SECONDS = 300
+CACHE_SIZE = 10_000  # accounts kept; past it the cache starts over
 OPEN = [str(s) for s in ACTIVE]
 DECIDED = f"{FLAG.format('breached')} OR {FLAG.format('stopped')}"
 MET = f"{FLAG.format('stopped')} AND NOT {FLAG.format('breached')}"
@@ -115,20 +122,74 @@ def decode(value: str) -> tuple:
         ) from err
 
 
-async def of_account(*, db, account_id: uuid.UUID, now: datetime) -> health_score.Health:
+class HealthCache:
+    """Scores computed within the last `seconds` (monotonic clock): each account's Health, and
+    the whole sorted list with the time it was computed."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self.entries: dict[object, tuple[float, object]] = {}
+
+    def get(self, key: object) -> object | None:
+        hit = self.entries.get(key)
+        return hit[1] if hit and time.monotonic() - hit[0] < self.seconds else None
+
+    def put(self, key: object, value: object) -> None:
+        if len(self.entries) >= CACHE_SIZE:
+            self.entries.clear()
+        self.entries[key] = (time.monotonic(), value)
+
+
+def cache_of(app) -> HealthCache:
+    """The API process's cache (made on first use; a new app starts with an empty one)."""
+    if not hasattr(app.state, "health_cache"):
+        app.state.health_cache = HealthCache()
+    return app.state.health_cache
+
+
+async def of_account(
+    *, db, account_id: uuid.UUID, now: datetime, cache: HealthCache | None = None
+) -> health_score.Health:
     """One account's health (the case page): its own rows only, through its indexes."""
+    kept = cache and cache.get(account_id)
+    if kept:
+        return kept
     found = await inputs(db=db, now=now, account_ids=[account_id])
-    return health_score.score(found.get(account_id, health_score.HealthInputs()))
+    health = health_score.score(found.get(account_id, health_score.HealthInputs()))
+    if cache:
+        cache.put(account_id, health)
+    return health
 
 
-async def accounts(*, db, now: datetime, limit: int = 50, cursor: str | None = None) -> dict:
-    """A page of accounts by health, lowest score first (then by name): the AccountHealthList."""
+async def ranked(*, db, now: datetime, cache: HealthCache | None) -> tuple[datetime, list[dict]]:
+    """Every account's item, lowest score first (then by name), and when it was computed."""
+    kept = cache and cache.get("all")
+    if kept:
+        return kept
     found = await inputs(db=db, now=now)
-    rows = [
-        item(a, health_score.score(found.get(a.id, health_score.HealthInputs())))
-        for a in (await db.execute(select(Account))).scalars()
-    ]
+    rows = []
+    for a in (await db.execute(select(Account))).scalars():
+        health = health_score.score(found.get(a.id, health_score.HealthInputs()))
+        rows.append(item(a, health))
+        if cache:
+            cache.put(a.id, health)
     rows.sort(key=key)
+    if cache:
+        cache.put("all", (now, rows))
+    return now, rows
+
+
+async def accounts(
+    *,
+    db,
+    now: datetime,
+    limit: int = 50,
+    cursor: str | None = None,
+    cache: HealthCache | None = None,
+) -> dict:
+    """A page of accounts by health, lowest score first (then by name): the AccountHealthList
+    over the window up to when it was computed."""
+    now, rows = await ranked(db=db, now=now, cache=cache)
     if cursor:
         after = decode(cursor)
         rows = [r for r in rows if key(r) > after]

@@ -128,3 +128,25 @@ async def test_the_accounts_page_and_the_case_page_show_the_score_and_why(api, s
     assert case.status_code == 200
     assert "<strong>10</strong></a> / 100" in case.text
     assert "1 open major case affecting it" in case.text
+
+
+async def test_scores_are_kept_for_a_while_then_computed_again(api, seeded, sessions):
+    def initech(body: dict) -> int:
+        return next(i["score"] for i in body["items"] if i["name"] == "Initech")
+
+    first = (await api.get("/api/v1/metrics/health")).json()
+    assert initech(first) == 100
+    # Initech's first case, finished and reopened: +1 case on a baseline of 3 (-6.7) and all
+    # finished cases reopened (-15): 78.
+    await make_case(
+        sessions,
+        account_id=seeded["initech"].id,
+        state="closed",
+        reopen_count=1,
+        created_at=days_ago(1),
+    )
+    kept = (await api.get("/api/v1/metrics/health")).json()
+    assert initech(kept) == 100 and kept["until"] == first["until"]
+    api.app.state.health_cache.seconds = 0  # as if CACHE_SECONDS had passed
+    fresh = (await api.get("/api/v1/metrics/health")).json()
+    assert initech(fresh) == 78 and fresh["until"] > first["until"]
