@@ -36,7 +36,9 @@ def compiled(stmt, params: dict | None = None) -> tuple[str, dict]:
     return str(c), dict(c.params)
 
 
-def statements(account_id: str, case_id: str, now: datetime) -> dict[str, tuple[str, dict]]:
+def statements(
+    account_id: str, case_id: str, queue: str, now: datetime
+) -> dict[str, tuple[str, dict]]:
     """Every query of the console and the case page that reads more than one row by key."""
     import uuid
 
@@ -61,6 +63,9 @@ def statements(account_id: str, case_id: str, now: datetime) -> dict[str, tuple[
     return {
         "console at risk": compiled(
             console.at_risk_query(visible=true(), now=now, within=within, limit=PAGE)
+        ),
+        "console at risk, one queue": compiled(
+            console.at_risk_query(visible=true(), now=now, within=within, limit=PAGE, queue=queue)
         ),
         "console waiting": compiled(console.waiting_query(visible=true(), limit=PAGE)),
         "console queue counts": compiled(console.queue_counts_query(true())),
@@ -114,7 +119,7 @@ async def measure(stack, samples: int, queues: tuple[str, ...]) -> dict:
         for kind, some in paths.items():
             out[f"{kind}_http"] = await timed(http, some)
             log(f"reads: {kind} p99 {out[f'{kind}_http']['p99_ms']} ms")
-        stmts = statements(picked[0][1], picked[0][0], now)
+        stmts = statements(picked[0][1], picked[0][0], queues[0], now)
         plans = await explain_all(stack, stmts)
         # A/B: the same console without the at-risk index (then the index again).
         definition = await stack.scalar("SELECT pg_get_indexdef(%s::regclass)", (AT_RISK_INDEX,))
