@@ -139,6 +139,7 @@ MATRIX = [
             "backlog",
             "csat",
             "first-time-fix",
+            "health",
         )
     ),
 ]
