@@ -73,15 +73,6 @@ class Case(IdMixin, Base):
             "id",
             postgresql_where=text(f"{ACTIVE_PREDICATE.text} AND next_due_at IS NOT NULL"),
         ),
-        # The same for one queue (the console filtered by queue), so it needs no sort either.
-        Index(
-            "ix_cases_at_risk_queue",
-            "queue",
-            text("(CAST(NOT breached AS INTEGER))"),
-            "next_due_at",
-            "id",
-            postgresql_where=text(f"{ACTIVE_PREDICATE.text} AND next_due_at IS NOT NULL"),
-        ),
         # The console's recent cases (newest first, of all states) and customer health's
         # window of cases by creation.
         Index("ix_cases_created", "created_at", "id"),

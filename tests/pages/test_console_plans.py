@@ -60,7 +60,7 @@ async def test_the_at_risk_and_waiting_queries_use_indexes(many, options):
     shown = await plan(many, at_risk)
     # Read in the index's order (breached first, then due): no sort of every case due soon.
     assert "Seq Scan" not in shown and "Sort" not in shown, shown
-    assert "ix_cases_at_risk" in shown, shown  # of one queue: ix_cases_at_risk_queue at scale
+    assert "ix_cases_at_risk" in shown, shown
     waiting = console.waiting_query(visible=true(), limit=25, **options)
     shown = await plan(many, waiting)
     assert "Seq Scan" not in shown and "ix_cases_waiting" in shown, shown

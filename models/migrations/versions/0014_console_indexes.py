@@ -1,5 +1,5 @@
-"""the console's indexes: at risk in its order (breached first, then by due time; of all
-queues and of one), recent cases by creation, queue counts from the index alone
+"""the console's indexes: at risk in its order (breached first, then by due time), recent
+cases by creation, queue counts from the index alone
 
 Revision ID: 0014
 Revises: 0007
@@ -31,14 +31,6 @@ def upgrade() -> None:
             postgresql_concurrently=True,
         )
         op.create_index(
-            "ix_cases_at_risk_queue",
-            "cases",
-            ["queue", sa.text("(CAST(NOT breached AS INTEGER))"), "next_due_at", "id"],
-            unique=False,
-            postgresql_where=WHERE,
-            postgresql_concurrently=True,
-        )
-        op.create_index(
             "ix_cases_created",
             "cases",
             ["created_at", "id"],
@@ -58,5 +50,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.get_context().autocommit_block():
-        for name in ("ix_cases_open_counts", "ix_cases_created", "ix_cases_at_risk_queue", NAME):
+        for name in ("ix_cases_open_counts", "ix_cases_created", NAME):
             op.drop_index(name, table_name="cases", postgresql_concurrently=True)
