@@ -48,6 +48,8 @@ DONE = {
     Action.NOTE: "Internal note added.",
     Action.RESOLVE: "Resolution proposed to the customer.",
     Action.ASSIGN: "Case assigned.",
+    Action.AWAIT_INFO: "Question sent; the case waits for the customer.",
+    Action.CHANGE_PRIORITY: "Priority changed.",
     Action.CUSTOMER_REPLY: "Thank you, your reply was added.",
     Action.ACCEPT: "Thank you, the case is closed.",
     Action.REJECT: "The case is open again; we will get back to you.",

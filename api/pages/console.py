@@ -26,7 +26,14 @@ AT_RISK_SECONDS = 4 * 3600
 PAGE = 25  # rows per page of the at-risk and waiting lists
 REFRESH_SECONDS = 30
 RECENT_CASES = 25
-CONSOLE_ACTIONS = (Action.RESPOND, Action.NOTE, Action.RESOLVE, Action.ASSIGN)
+CONSOLE_ACTIONS = (
+    Action.RESPOND,
+    Action.NOTE,
+    Action.RESOLVE,
+    Action.ASSIGN,
+    Action.AWAIT_INFO,
+    Action.CHANGE_PRIORITY,
+)
 router = page_router()
 LIVE_JS = (TEMPLATES / "pages" / "live.js").read_text(encoding="utf-8")
 

@@ -494,6 +494,16 @@ async def test_console_forms_act_and_refusals_come_back_as_messages(live, anon, 
         page = (await agent.get(url)).text
         assert "Internal note added." in page and "Probably the toner." in page
 
+        r = await agent.post(f"{url}/actions/change-priority", data={"priority": "2"})
+        page = (await agent.get(url)).text
+        assert "Priority changed." in page and 'title="priority 2"' in page
+
+        r = await agent.post(f"{url}/actions/await-info", data={"body": "Which tray?"})
+        page = (await agent.get(url)).text
+        assert "the case waits for the customer" in page and "Which tray?" in page
+        assert (await live.get(f"/api/v1/cases/{case_id}")).json()["state"] == "awaiting_info"
+        await anon.post(f"/portal/cases/{case_id}/actions/customer-reply", data={"body": "Two"})
+
         r = await agent.post(f"{url}/actions/resolve", data={"resolution": "New toner."})
         page = (await agent.get(url)).text
         assert "Resolution proposed" in page and "resolved" in page
