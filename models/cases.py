@@ -63,6 +63,27 @@ class Case(IdMixin, Base):
             "id",
             postgresql_where=ACTIVE_PREDICATE,
         ),
+        # The console's at-risk list in its order: breached first (the rank 0 of
+        # api.services.console.AT_RISK_RANK), then by due time, so it reads no more rows
+        # than it shows instead of sorting every open case due soon.
+        Index(
+            "ix_cases_at_risk",
+            text("(CAST(NOT breached AS INTEGER))"),
+            "next_due_at",
+            "id",
+            postgresql_where=text(f"{ACTIVE_PREDICATE.text} AND next_due_at IS NOT NULL"),
+        ),
+        # The console's recent cases (newest first, of all states) and customer health's
+        # window of cases by creation.
+        Index("ix_cases_created", "created_at", "id"),
+        # The console's queue counts read from the index alone (an index-only scan), not
+        # from every open case's row.
+        Index(
+            "ix_cases_open_counts",
+            "queue",
+            postgresql_include=["state", "breached", "priority", "waiting_since"],
+            postgresql_where=ACTIVE_PREDICATE,
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(16), unique=True)

@@ -30,10 +30,12 @@ from workflows.actions import ACTIONS, Action
 from workflows.vocabulary import Role
 
 FLASH = "casework_flash"
-# The pages load no script and nothing from elsewhere; forms post only to us.
+# The pages load nothing from elsewhere and run no inline script (only our own script files,
+# the console's live.js, which fetches only from us); forms post only to us.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "default-src 'none'; script-src 'self'; connect-src 'self'; "
+        "style-src 'unsafe-inline'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",
@@ -47,6 +49,8 @@ DONE = {
     Action.NOTE: "Internal note added.",
     Action.RESOLVE: "Resolution proposed to the customer.",
     Action.ASSIGN: "Case assigned.",
+    Action.AWAIT_INFO: "Question sent; the case waits for the customer.",
+    Action.CHANGE_PRIORITY: "Priority changed.",
     Action.CUSTOMER_REPLY: "Thank you, your reply was added.",
     Action.ACCEPT: "Thank you, the case is closed.",
     Action.REJECT: "The case is open again; we will get back to you.",

@@ -163,6 +163,7 @@ MATRIX = [
             "csat",
             "first-time-fix",
             "deflection",
+            "health",
         )
     ),
 ]
