@@ -168,7 +168,8 @@ async def ranked(*, db, now: datetime, cache: HealthCache | None) -> tuple[datet
         return kept
     found = await inputs(db=db, now=now)
     rows = []
-    for a in (await db.execute(select(Account))).scalars():
+    live = select(Account).where(Account.merged_into_id.is_(None))  # a merged one left the lists
+    for a in (await db.execute(live)).scalars():
         health = health_score.score(found.get(a.id, health_score.HealthInputs()))
         rows.append(item(a, health))
         if cache:

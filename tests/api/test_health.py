@@ -150,3 +150,17 @@ async def test_scores_are_kept_for_a_while_then_computed_again(api, seeded, sess
     api.app.state.health_cache.seconds = 0  # as if CACHE_SECONDS had passed
     fresh = (await api.get("/api/v1/metrics/health")).json()
     assert initech(fresh) == 78 and fresh["until"] > first["until"]
+
+
+async def test_a_merged_account_leaves_the_health_list(api, seeded, sessions):
+    """Merged into Acme, Initech is no account of its own any more: the list, like every
+    list, leaves it out."""
+    from sqlalchemy import text
+
+    async with sessions() as db, db.begin():
+        await db.execute(
+            text("UPDATE accounts SET merged_into_id = :a WHERE id = :i"),
+            {"a": seeded["acme"].id, "i": seeded["initech"].id},
+        )
+    names = [i["name"] for i in (await api.get("/api/v1/metrics/health")).json()["items"]]
+    assert names == ["Globex", "Acme"]
