@@ -100,6 +100,11 @@ class ContactRead(Output):
     account_ids: list[uuid.UUID]
     primary_account_id: uuid.UUID | None
     created_at: datetime
+    email_bouncing: str | None = Field(
+        None,
+        description="Why mail to the address bounces (a delivery status report said so): no "
+        "mail is sent to it until the address changes. Null when it does not bounce.",
+    )
 
 
 class Address(Input):

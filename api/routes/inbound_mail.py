@@ -1,0 +1,144 @@
+"""Inbound email (a raw RFC 5322 message from the mail gateway) and the attachments it
+brings to cases."""
+
+import time
+import uuid
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from api.auth import require
+from api.deps import ClientDep, CurrentPrincipal, ReadSessionDep, SessionsDep, SettingsDep
+from api.errors import Problem, not_found
+from api.rate_limit import limit_inbound_mail
+from api.schemas.mail import EXAMPLE_MESSAGE, AttachmentRead, InboundEmailRead
+from api.services import cases, inbound_mail
+from api.updates import BUSY
+from models.mail import CaseAttachment
+from workflows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_fresh
+from workflows.vocabulary import Role
+
+router = APIRouter()
+PATH = "/inbound/email"
+MEDIA_TYPE = "message/rfc822"
+CaseId = Annotated[uuid.UUID, Path(description="The case id (UUID)")]
+
+
+@router.post(
+    PATH,
+    response_model=InboundEmailRead,
+    tags=["integrations"],
+    summary="Take an inbound email (raw RFC 5322, message/rfc822)",
+    responses={
+        401: {"description": "missing or bad X-Casework-Signature"},
+        413: {"description": "the message or an attachment exceeds its size limit"},
+        415: {"description": "the body is not message/rfc822"},
+        **BUSY,
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {MEDIA_TYPE: {"schema": {"type": "string"}, "example": EXAMPLE_MESSAGE}},
+        }
+    },
+)
+async def receive_email(
+    request: Request,
+    sessions: SessionsDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    who: CurrentPrincipal,
+) -> InboundEmailRead:
+    """The mail gateway hands over one message as it arrived. A reply to one of our mails (by
+    In-Reply-To/References, or a case number in the subject from someone on that case) is
+    added to its case as the customer's reply; a reply to a closed case opens a follow-up case;
+    anything else opens a case (flagged when it quotes a case number its sender is not on).
+    Auto-replies, bounces and bulk mail open nothing and are never answered (`ignored`, with
+    the reason); a bounce marks the failed address as bouncing. The same message twice gets
+    the same answer. Signed like the other integration endpoints when
+    CASEWORK_WEBHOOK_SECRET is set."""
+    require(who, Role.INTEGRATION)
+    limit_inbound_mail(request, who)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != MEDIA_TYPE:
+        raise Problem(415, f"send the message as {MEDIA_TYPE}, not {kind or 'nothing'}")
+    raw = await _body(request, settings.mail_max_bytes)
+    if settings.webhook_secret:
+        refused = verify_fresh(
+            settings.webhook_secret,
+            raw,
+            request.headers.get(SIGNATURE_HEADER),
+            request.headers.get(TIMESTAMP_HEADER),
+            time.time(),
+        )
+        if refused:
+            raise Problem(401, refused)
+    got = await inbound_mail.receive(sessions=sessions, client=client, settings=settings, raw=raw)
+    return InboundEmailRead(case_id=got.case_id, action=got.action, reason=got.reason)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it passes `limit`, however it is sent (chunked too)."""
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"the message exceeds the limit of {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+@router.get(
+    "/cases/{case_id}/attachments",
+    response_model=list[AttachmentRead],
+    tags=["cases"],
+    summary="List a case's attachments",
+)
+async def list_attachments(case_id: CaseId, db: ReadSessionDep, who: CurrentPrincipal):
+    """Every file that came with the case's mail, oldest first (404 for a case the caller
+    may not see)."""
+    await cases.visible_case(db=db, who=who, case_id=case_id)
+    rows = await db.execute(
+        select(
+            CaseAttachment.id,
+            CaseAttachment.filename,
+            CaseAttachment.content_type,
+            CaseAttachment.size,
+            CaseAttachment.created_at,
+        )
+        .where(CaseAttachment.case_id == case_id)
+        .order_by(CaseAttachment.created_at, CaseAttachment.id)
+    )
+    return [
+        AttachmentRead(**row._mapping, url=f"/api/v1/cases/{case_id}/attachments/{row.id}")
+        for row in rows.all()
+    ]
+
+
+@router.get(
+    "/cases/{case_id}/attachments/{attachment_id}",
+    tags=["cases"],
+    summary="Download one attachment",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}},
+)
+async def download_attachment(
+    case_id: CaseId, attachment_id: uuid.UUID, db: ReadSessionDep, who: CurrentPrincipal
+):
+    """The file as it came (always as a download, never rendered by the browser); 404 when
+    the caller may not see the case or the file is not the case's."""
+    await cases.visible_case(db=db, who=who, case_id=case_id)
+    found = await db.get(CaseAttachment, attachment_id)
+    if found is None or found.case_id != case_id:
+        raise not_found()
+    return Response(
+        found.content,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
