@@ -84,7 +84,7 @@ async def receive(
         )
     except Unreadable as err:
         raise Problem(err.status, err.detail) from None
-    if envelope_from is not None and mail.return_path is None:
+    if envelope_from is not None:  # we are the receiving MTA: the envelope is the return path
         mail.return_path = envelope_from.strip().strip("<>")
     async with sessions() as db:
         if (known := await _kept(db, mail.message_id)) is not None:
