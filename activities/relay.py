@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import psycopg
 from sqlalchemy import Row, bindparam, or_, select, update
@@ -136,7 +137,7 @@ async def deliver(
     return "sent"
 
 
-def thread_headers(thread: dict | None) -> dict[str, str]:
+def thread_headers(thread: dict[str, Any] | None) -> dict[str, str]:
     """In-Reply-To and References that keep a reply in the customer's thread (set when the
     row was written: the customer's last message then)."""
     if not thread:

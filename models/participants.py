@@ -2,6 +2,7 @@
 (api/services/inbound_mail.py) and the outbox's reply-all (activities/outbox.py) share."""
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +45,7 @@ async def bouncing(db: AsyncSession, emails: list[str]) -> dict[str, str]:
     return {email: reason for email, reason in rows.all()}
 
 
-async def thread_of(db: AsyncSession, case_id: uuid.UUID) -> dict | None:
+async def thread_of(db: AsyncSession, case_id: uuid.UUID) -> dict[str, Any] | None:
     """In-Reply-To and References for our next mail on the case: the customer's last message
     kept on it, and the thread it closed (at most the last ten ids), or None."""
     last = (
