@@ -1,7 +1,6 @@
 """Inbound email (a raw RFC 5322 message from the mail gateway) and the attachments it
 brings to cases."""
 
-import time
 import uuid
 from typing import Annotated
 from urllib.parse import quote
@@ -11,14 +10,20 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.auth import require
-from api.deps import ClientDep, CurrentPrincipal, ReadSessionDep, SessionsDep, SettingsDep
+from api.deps import (
+    ClientDep,
+    CurrentPrincipal,
+    ReadSessionDep,
+    SessionsDep,
+    SettingsDep,
+    check_signature,
+)
 from api.errors import Problem, not_found
 from api.rate_limit import limit_inbound_mail
 from api.schemas.mail import EXAMPLE_MESSAGE, AttachmentRead, InboundEmailRead
 from api.services import cases, inbound_mail
 from api.updates import BUSY
 from models.mail import CaseAttachment
-from workflows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_fresh
 from workflows.vocabulary import Role
 
 router = APIRouter()
@@ -66,16 +71,7 @@ async def receive_email(
     if kind != MEDIA_TYPE:
         raise Problem(415, f"send the message as {MEDIA_TYPE}, not {kind or 'nothing'}")
     raw = await _body(request, settings.mail_max_bytes)
-    if settings.webhook_secret:
-        refused = verify_fresh(
-            settings.webhook_secret,
-            raw,
-            request.headers.get(SIGNATURE_HEADER),
-            request.headers.get(TIMESTAMP_HEADER),
-            time.time(),
-        )
-        if refused:
-            raise Problem(401, refused)
+    check_signature(request, raw, settings)
     got = await inbound_mail.receive(sessions=sessions, client=client, settings=settings, raw=raw)
     return InboundEmailRead(case_id=got.case_id, action=got.action, reason=got.reason)
 

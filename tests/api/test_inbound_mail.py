@@ -12,7 +12,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.rate_limit import Limiter
 from casework.devstack import ReceivedMessage
 from casework.settings import Rate, Settings
@@ -20,7 +19,7 @@ from models.cases import Case, Notification
 from models.mail import CaseFollowUp, CaseParticipant, InboundMessage
 from tests import factories
 from tests.api.test_cases import act, settle
-from tests.conftest import ADMIN_TOKEN, make_deps, mint, running_worker
+from tests.conftest import ADMIN_TOKEN, make_deps, mint, running_worker, serving
 from tests.mail_fixtures import eml
 from tests.smtp import SmtpServer, start_smtp_sink
 from workflows.signing import SIGNATURE_HEADER, sign
@@ -74,20 +73,13 @@ async def room(sessions, database_url, ts_env):
         CASEWORK_MAIL_MAX_BYTES=100_000,
         CASEWORK_MAIL_MAX_ATTACHMENT_BYTES=20_000,
     )
-    app = create_app(settings)
     try:
-        async with app.router.lifespan_context(app):
-            app.state.temporal.client = ts_env.client
-            async with (
-                httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app),
-                    base_url="http://casework.test",
-                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                ) as http,
-                running_worker(ts_env.client, make_deps(sessions, sink.url), settings.task_queue),
-            ):
-                gateway = await mint(http, "integration")
-                yield Room(http, sink, gateway, sessions, app)
+        async with (
+            serving(settings, ts_env.client) as http,
+            running_worker(ts_env.client, make_deps(sessions, sink.url), settings.task_queue),
+        ):
+            gateway = await mint(http, "integration")
+            yield Room(http, sink, gateway, sessions, http.app)
     finally:
         sink.stop()
 
