@@ -18,7 +18,12 @@ from api.mail.text import html_to_text, strip_quoted
 from models.email_address import normalize
 
 MAX_SUBJECT = 300
-_MSG_ID = re.compile(r"<[^<>\s]{1,990}>")
+_MSG_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,990}>")
+# PostgreSQL keeps no NUL in text, and headers and names are one line: other control
+# characters go too (a body keeps its line breaks and tabs).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BODY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_NAME = 100
 # What makes a message automatic, header by header (RFC 3834, and what autoresponders say).
 _BULK = ("bulk", "junk", "list", "auto_reply")
 
@@ -57,6 +62,7 @@ class InboundMail:
     attachments: list[Attachment] = field(default_factory=list)
     report_type: str | None = None  # multipart/report's report-type
     failed_recipients: list[str] = field(default_factory=list)  # from a delivery status report
+    bounced_message_id: str | None = None  # the Message-ID of the mail a bounce reports on
 
     @property
     def thread_ids(self) -> list[str]:
@@ -91,9 +97,10 @@ def _read(raw: bytes, msg: EmailMessage, max_attachment_bytes: int) -> InboundMa
     message_id = _one_id(msg.get("Message-ID"))
     if message_id is None:
         message_id = f"<sha256.{hashlib.sha256(raw).hexdigest()}@casework.inbound>"
-    subject = " ".join(str(msg.get("Subject") or "").split())[:MAX_SUBJECT]
+    subject = _line(str(msg.get("Subject") or ""))[:MAX_SUBJECT]
     plain, html = _bodies(msg)
     full = plain if plain is not None else html_to_text(html) if html is not None else ""
+    full = _BODY_CONTROL.sub("", full)
     report_type = None
     if msg.get_content_type() == "multipart/report":
         report_type = (msg.get_param("report-type") or "").lower() or None
@@ -101,7 +108,7 @@ def _read(raw: bytes, msg: EmailMessage, max_attachment_bytes: int) -> InboundMa
         raw=raw,
         message_id=message_id,
         sender=sender,
-        sender_name=sender_name or None,
+        sender_name=_line(sender_name)[:MAX_NAME] or None,
         subject=subject,
         to=[a for _, a in _addresses(msg, "To")],
         cc=[a for _, a in _addresses(msg, "Cc")],
@@ -120,7 +127,31 @@ def _read(raw: bytes, msg: EmailMessage, max_attachment_bytes: int) -> InboundMa
     )
     if report_type == "delivery-status":
         mail.failed_recipients = _failed_recipients(msg)
+        mail.bounced_message_id = _original_id(msg)
     return mail
+
+
+def _line(value: str) -> str:
+    """One line of text, without control characters."""
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def _original_id(msg: EmailMessage) -> str | None:
+    """The Message-ID of the returned message (its headers ride along in a bounce)."""
+    for part in msg.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) and inner else inner
+            found = _one_id(inner.get("Message-ID")) if hasattr(inner, "get") else None
+        elif kind == "text/rfc822-headers":
+            headers = email.message_from_string(_decoded(part), policy=email.policy.default)
+            found = _one_id(headers.get("Message-ID"))
+        else:
+            continue
+        if found:
+            return found
+    return None
 
 
 def _has_header_section(raw: bytes) -> bool:
@@ -206,7 +237,7 @@ def _attachments(msg: EmailMessage, limit: int) -> list[Attachment]:
             raise Unreadable(
                 413, f"the attachment {filename or '(unnamed)'} exceeds the limit of {limit} bytes"
             )
-        name = " ".join((filename or "attachment").split())[:255] or "attachment"
+        name = _line(filename or "attachment")[:255] or "attachment"
         found.append(Attachment(name, part.get_content_type()[:120], content))
     return found
 

@@ -115,7 +115,8 @@ async def _kept(db: AsyncSession, message_id: str) -> Received | None:
 async def _target(db: AsyncSession, mail: InboundMail) -> Target:
     """The case by the thread (a Message-ID of ours, or of a message kept on a case), else by
     a case number in the subject when the sender is on that case."""
-    if ids := mail.thread_ids:
+    ids = mail.thread_ids + ([mail.bounced_message_id] if mail.bounced_message_id else [])
+    if ids:
         ours = select(Notification.case_id.label("case_id"), Notification.message_id).where(
             Notification.message_id.in_(ids), Notification.case_id.is_not(None)
         )
@@ -145,8 +146,11 @@ async def _ignore(
     mail: InboundMail,
     case: Case | None,
     reason: str,
+    *,
+    held: bool = False,
 ) -> Received:
-    """Keep the message and open nothing; a bounce marks its failed recipients."""
+    """Keep the message and open nothing; a bounce marks its failed recipients. On the case
+    it belongs to, a bounce and a reply `held` (not acted on) are noted for the agents."""
     async with sessions() as db, db.begin():
         for address in mail.failed_recipients:
             why = f"delivery failed (report {mail.message_id})"
@@ -160,6 +164,19 @@ async def _ignore(
         case_id = case.id if case is not None else None
         if not await _keep(db, mail, case_id, IGNORED, reason):
             return await _kept(db, mail.message_id)  # type: ignore[return-value]
+        if case is not None and (held or mail.failed_recipients):
+            kind = "mail_held" if held else "mail_bounced"
+            body = f"{reason}\n\n{_words(mail)}" if held else reason
+            await event_once(
+                db,
+                case_id=case.id,
+                key=f"mail:{_digest(mail.message_id)}",
+                kind=kind,
+                public=False,
+                body=body,
+                data={"from": mail.sender, "failed": mail.failed_recipients},
+                at=datetime.now(UTC),
+            )
     return Received(case_id, IGNORED, reason)
 
 
@@ -274,7 +291,7 @@ async def _append(
                 f"kept on {case.number} but not acted on: it was reopened by mail "
                 f"{count} times in the last hour (at most {settings.mail_reopens_per_hour})"
             )
-            return await _ignore(sessions, mail, case, why)
+            return await _ignore(sessions, mail, case, why, held=True)
     action = Action.CUSTOMER_REPLY
     update_id = f"{action}-mail-{_digest(mail.message_id)}"
 

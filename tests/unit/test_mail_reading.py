@@ -89,6 +89,22 @@ def test_a_bounce_names_the_failed_recipient():
     m = mail("dsn_bounce")
     assert m.report_type == "delivery-status"
     assert m.failed_recipients == ["bob@acme.example"]
+    assert m.bounced_message_id == "<abc123@casework>"
+
+
+def test_control_characters_never_reach_the_text():
+    raw = (
+        b"From: " + b"A" * 150 + b" <ada@acme.example>\r\n"
+        b"Subject: =?utf-8?q?hi=00there=07?=\r\nMessage-ID: <a\x01b@x.example>\r\n\r\n"
+        b"line one\x00\r\nline two\r\n"
+    )
+    m = read(raw, max_bytes=10_000, max_attachment_bytes=100)
+    assert m.subject == "hi there" and m.sender_name == "A" * 100  # a contact's name fits
+    assert "\x00" not in m.text and m.text == "line one\nline two"
+    assert m.message_id.startswith("<sha256.")  # an id with a control character is none
+    nul_name = b"From: =?utf-8?q?Ada=00?= <ada@acme.example>\r\nSubject: x\r\n\r\nhi\r\n"
+    with pytest.raises(Unreadable):
+        read(nul_name, max_bytes=10_000, max_attachment_bytes=100)
 
 
 def test_html_only_mail_gets_a_text_rendition():
