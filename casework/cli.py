@@ -65,8 +65,8 @@ def api(
 
 @app.command("mail-intake")
 def mail_intake(
-    host: str = typer.Option(None, help="Bind address (default CASEWORK_MAIL_INTAKE_HOST)."),
-    port: int = typer.Option(None, help="Port (default CASEWORK_MAIL_INTAKE_PORT, 2525)."),
+    host: str = typer.Option("127.0.0.1", help="Bind address (0.0.0.0: every interface)."),
+    port: int = typer.Option(2525, help="Port (25 for an MX; 2525 needs no privileges)."),
 ) -> None:
     """Run an SMTP server that takes inbound mail into cases (as POST /inbound/email does).
 
@@ -78,7 +78,7 @@ def mail_intake(
 
     settings = get_settings()
     configure(settings.log_format, settings.log_level)
-    run(settings, host or settings.mail_intake_host, port or settings.mail_intake_port)
+    run(settings, host, port)
 
 
 @app.command()

@@ -103,8 +103,6 @@ class Settings(BaseSettings):
     mail_addresses: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="CASEWORK_MAIL_ADDRESSES"
     )
-    mail_intake_host: str = Field("127.0.0.1", validation_alias="CASEWORK_MAIL_INTAKE_HOST")
-    mail_intake_port: int = Field(2525, validation_alias="CASEWORK_MAIL_INTAKE_PORT")
 
     @field_validator("mail_addresses", mode="before")
     @classmethod
