@@ -47,6 +47,16 @@ class IntakeHandler:
         self.settings = settings
         self.limiter = Limiter(settings.rate_limit_inbound_mail)
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        """With CASEWORK_MAIL_ADDRESSES set, only mail for them is taken (no mail for strangers
+        to bounce later); without it, every recipient (a gateway forwards only ours)."""
+        if self.settings.mail_addresses and address.lower() not in self.settings.own_addresses:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
         wait = self.limiter.hit(f"smtp:{peer}")

@@ -96,7 +96,12 @@ async def receive(
     if target.case is None:
         return await _open(sessions, client, settings, mail, quoted=target.quoted)
     if target.case.state in TERMINAL:
-        return await _open(sessions, client, settings, mail, follows=target.case)
+        async with sessions() as db:
+            follow_up = await _live_follow_up(db, target.case)
+        if follow_up is None:
+            return await _open(sessions, client, settings, mail, follows=target.case)
+        why = f"{target.why}; {target.case.number} is {target.case.state}: its follow-up"
+        target = Target(follow_up, why)
     return await _append(sessions, client, settings, mail, target)
 
 
@@ -104,9 +109,8 @@ async def receive(
 
 
 async def _kept(db: AsyncSession, message_id: str) -> Received | None:
-    row = (
-        await db.execute(select(InboundMessage).where(InboundMessage.message_id == message_id))
-    ).scalar()
+    query = select(InboundMessage.case_id, InboundMessage.action, InboundMessage.reason)
+    row = (await db.execute(query.where(InboundMessage.message_id == message_id))).first()
     if row is None:
         return None
     return Received(row.case_id, row.action, f"already received: {row.reason}")
@@ -136,6 +140,19 @@ async def _target(db: AsyncSession, mail: InboundMail) -> Target:
                 return Target(case, f"{number} in the subject, from a participant")
             return Target(quoted=case)
     return Target()
+
+
+async def _live_follow_up(db: AsyncSession, case: Case) -> Case | None:
+    """The newest follow-up of a closed case, while it is still running: later replies to
+    the old thread join it instead of opening one follow-up each."""
+    query = (
+        select(Case)
+        .join(CaseFollowUp, CaseFollowUp.case_id == Case.id)
+        .where(CaseFollowUp.follows_case_id == case.id, Case.state.not_in(TERMINAL))
+        .order_by(CaseFollowUp.created_at.desc())
+        .limit(1)
+    )
+    return (await db.execute(query)).scalar()
 
 
 # ----- what is done ------------------------------------------------------------------------

@@ -346,6 +346,12 @@ async def test_a_reply_after_close_opens_a_linked_follow_up(room, acme):
     old = [e for e in await events(room, case["id"]) if e["kind"] == "follow_up_opened"]
     assert old and old[0]["data"]["case_id"] == got["case_id"]
 
+    # The next reply to the old thread joins the follow-up while it runs.
+    later = renamed(eml("gmail_reply", **thread(case, ack)), "<CAH8Yd0later@mail.gmail.com>")
+    joined = await room.take(later, "appended")
+    assert joined["case_id"] == got["case_id"] and "its follow-up" in joined["reason"]
+    assert await room.count(Case) == 2
+
 
 # ----- bad input ---------------------------------------------------------------------------
 

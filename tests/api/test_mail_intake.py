@@ -35,9 +35,9 @@ def wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float =
     raise AssertionError(f"mail-intake never listened: {log.read_text()}")
 
 
-def send(port: int, raw: bytes, mail_from: str = "ada@acme.example") -> dict:
+def send(port: int, raw: bytes, mail_from: str = "ada@acme.example", to: str = SUPPORT) -> dict:
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-        return smtp.sendmail(mail_from, [SUPPORT], raw)
+        return smtp.sendmail(mail_from, [to], raw)
 
 
 @pytest.fixture
@@ -49,6 +49,7 @@ def intake_process(api, ts_env, database_url, tmp_path):
         "TEMPORAL_NAMESPACE": ts_env.client.namespace,
         "CASEWORK_TASK_QUEUE": api.task_queue,
         "CASEWORK_MAIL_FROM": SUPPORT,
+        "CASEWORK_MAIL_ADDRESSES": "help@casework.test",
         "CASEWORK_MAIL_MAX_BYTES": "50000",
         "CASEWORK_LOG_FORMAT": "text",
     }
@@ -82,6 +83,10 @@ async def test_mail_intake_takes_mail_over_smtp(api, sessions, ts_env, intake_pr
         await asyncio.to_thread(send, port, eml("apple_vacation"))
         plain = eml("gmail_new").replace(b"<CAH8Yd0q+Zx1mW9LkQ3vNp7@", b"<null-sender@")
         await asyncio.to_thread(send, port, plain, "")
+
+        # Mail for a mailbox that is not ours is refused at RCPT.
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            await asyncio.to_thread(send, port, eml("gmail_new"), "ada@acme.example", "x@y.test")
 
         # Not a message: 550; too large: 552 (the server's own size limit).
         with pytest.raises(smtplib.SMTPDataError) as refused:
