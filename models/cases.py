@@ -172,7 +172,7 @@ class IntakeKey(Base):
     __tablename__ = "intake_keys"
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    case_id: Mapped[uuid.UUID]
+    case_id: Mapped[uuid.UUID] = mapped_column(index=True)  # a mail's case finds its message
     number: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
 

@@ -1,15 +1,19 @@
 """Who is on a case's mail thread, and which addresses bounce: the reads that inbound mail
 (api/services/inbound_mail.py) and the outbox's reply-all (activities/outbox.py) share."""
 
+import hashlib
 import uuid
 from typing import Any
 
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.cases import Case
+from models.cases import Case, IntakeKey
 from models.customers import Consumer, Contact
 from models.mail import BouncingAddress, CaseParticipant, InboundMessage
+
+MAIL_KEY = "mail:"  # the Idempotency-Keys of cases opened by mail
+MAX_KEY = 300  # intake_keys.key
 
 
 async def on_thread(db: AsyncSession, case_id: uuid.UUID) -> list[str]:
@@ -56,7 +60,24 @@ async def thread_of(db: AsyncSession, case_id: uuid.UUID) -> dict[str, Any] | No
             .limit(1)
         )
     ).first()
-    if last is None:
-        return None
+    if last is None:  # the acknowledgement: the message that opens the case is not kept yet
+        opened_by = await db.scalar(
+            select(IntakeKey.key).where(
+                IntakeKey.case_id == case_id, IntakeKey.key.startswith(f"{MAIL_KEY}<")
+            )
+        )
+        if opened_by is None:
+            return None
+        first = opened_by.removeprefix(MAIL_KEY)
+        return {"in_reply_to": first, "references": [first]}
     chain = list(dict.fromkeys([*last.references, last.message_id]))
     return {"in_reply_to": last.message_id, "references": chain[-10:]}
+
+
+def opening_key(message_id: str) -> str:
+    """The Idempotency-Key of the case a message opens: the message's own id when it fits
+    (then the acknowledgement can answer it before the message is kept), else its digest."""
+    key = f"{MAIL_KEY}{message_id}"
+    if len(key) <= MAX_KEY:
+        return key
+    return f"{MAIL_KEY}sha256:{hashlib.sha256(message_id.encode()).hexdigest()}"

@@ -36,7 +36,7 @@ from models.mail import (
     CaseParticipant,
     InboundMessage,
 )
-from models.participants import on_thread
+from models.participants import on_thread, opening_key
 from workflows.actions import Action, CustomerReplyInput
 from workflows.vocabulary import TERMINAL, CaseState, Channel, Role
 
@@ -187,7 +187,7 @@ async def _ignore(
             await event_once(
                 db,
                 case_id=case.id,
-                key=f"mail:{_digest(mail.message_id)}",
+                key=opening_key(mail.message_id),
                 kind=kind,
                 public=False,
                 body=body,
@@ -223,7 +223,7 @@ async def _open(
         client=client,
         task_queue=settings.task_queue,
         fields=fields,
-        key=f"mail:{_digest(mail.message_id)}",
+        key=opening_key(mail.message_id),
     )
     if not opening.done:
         raise Problem(503, "the case is still opening; send the message again", headers=RETRY)

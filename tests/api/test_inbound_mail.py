@@ -135,6 +135,8 @@ async def test_replies_from_gmail_and_outlook_land_on_their_case(room, acme):
     case, ack = await opened_by_mail(room)
     assert ack.rcpt_tos == ["ada@acme.example"]
     assert ack.message["Auto-Submitted"] == "auto-generated"
+    first = "<CAH8Yd0q+Zx1mW9LkQ3vNp7@mail.gmail.com>"  # the acknowledgement answers it
+    assert (ack.message["In-Reply-To"], ack.message["References"]) == (first, first)
     assert case["contact_id"] == str(acme["ada"].id)  # found as POST /cases with email finds
     opened = (await events(room, case["id"]))[0]
     assert opened["kind"] == "opened" and "reboots every ten minutes" in opened["body"]

@@ -1,5 +1,6 @@
 """Inbound email: messages taken, case participants, attachments, bouncing addresses,
-follow-up cases, and an index to find a case by the Message-ID of a mail we sent
+follow-up cases; indexes to find a case by the Message-ID of a mail we sent, and the key
+(the Message-ID) of the mail that opened a case
 
 Revision ID: 0010
 Revises: 0007
@@ -21,6 +22,7 @@ NOW = sa.text("now()")
 
 def upgrade() -> None:
     op.create_index("ix_notifications_message_id", "notifications", ["message_id"])
+    op.create_index("ix_intake_keys_case_id", "intake_keys", ["case_id"])
     op.create_table(
         "inbound_messages",
         sa.Column("id", UUID, primary_key=True),
@@ -80,4 +82,5 @@ def downgrade() -> None:
     op.drop_table("case_attachments")
     op.drop_table("case_participants")
     op.drop_table("inbound_messages")
+    op.drop_index("ix_intake_keys_case_id", table_name="intake_keys")
     op.drop_index("ix_notifications_message_id", table_name="notifications")
