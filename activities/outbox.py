@@ -127,13 +127,12 @@ async def recipients(
             return [await customer_of(db, case)]
 
 
-async def reply_all(
-    db: AsyncSession, case_id: uuid.UUID, customer: list[tuple[str | None, str | None]]
+def reply_all(
+    customer: list[tuple[str | None, str | None]], thread: list[str]
 ) -> list[tuple[str | None, str | None]]:
-    """The customer, then everyone else on the case's mail thread (the To/Cc of their mail)."""
+    """The customer, then everyone else on the case's mail `thread` (the To/Cc of their mail)."""
     first = {(email or "").lower() for email, _ in customer}
-    others = [(email, None) for email in await on_thread(db, case_id) if email not in first]
-    return [*customer, *others]
+    return [*customer, *((email, None) for email in thread if email not in first)]
 
 
 async def enqueue_all(
@@ -169,8 +168,9 @@ async def enqueue_all(
     else:
         people = await recipients(db, case, to, agent, escalation_email)
         if to == "customer" and template not in CUSTOMER_ALONE:
-            people = await reply_all(db, case.id, people)
-            thread = await thread_of(db, case.id)
+            on_it = await on_thread(db, case.id)
+            people = reply_all(people, on_it)
+            thread = await thread_of(db, case.id, on_it)
     ids = []
     for email, name in (p for p in people if p[0]):
         context = {

@@ -49,13 +49,22 @@ async def bouncing(db: AsyncSession, emails: list[str]) -> dict[str, str]:
     return {email: reason for email, reason in rows.all()}
 
 
-async def thread_of(db: AsyncSession, case_id: uuid.UUID) -> dict[str, Any] | None:
-    """In-Reply-To and References for our next mail on the case: the customer's last message
-    kept on it, and the thread it closed (at most the last ten ids), or None."""
+async def thread_of(
+    db: AsyncSession, case_id: uuid.UUID, people: list[str] | None = None
+) -> dict[str, Any] | None:
+    """In-Reply-To and References for our next mail on the case: the last message kept on it
+    from someone on its thread (the customer's side), and the thread it closed (at most the
+    last ten ids), or None. `people`: the case's `on_thread`, when the caller has it."""
+    if people is None:
+        people = await on_thread(db, case_id)
     last = (
         await db.execute(
             select(InboundMessage.message_id, InboundMessage.references)
-            .where(InboundMessage.case_id == case_id, InboundMessage.action != "ignored")
+            .where(
+                InboundMessage.case_id == case_id,
+                InboundMessage.action != "ignored",
+                InboundMessage.sender.in_(people),
+            )
             .order_by(InboundMessage.created_at.desc())
             .limit(1)
         )

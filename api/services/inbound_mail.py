@@ -332,7 +332,10 @@ async def _append(
     async with sessions() as db, db.begin():
         if not await _keep(db, mail, case.id, APPENDED, reason, reopened=reopens):
             return await _kept(db, mail.message_id)  # type: ignore[return-value]
-        await _add_participants(db, case.id, [mail.sender, *_copied(mail, settings)])
+        # Only someone on the thread brings people onto it: a reply by a stranger who had our
+        # mail forwarded is kept on the case, but copies no one into its replies.
+        if mail.sender in await on_thread(db, case.id):
+            await _add_participants(db, case.id, _copied(mail, settings))
     return Received(case.id, APPENDED, reason)
 
 

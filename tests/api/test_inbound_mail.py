@@ -203,6 +203,20 @@ async def test_a_reply_with_the_original_cc_is_answered_to_all(room, acme):
         )
         assert set(people) == {"ada@acme.example", "bob@acme.example"}  # not our own address
 
+    # Someone who had our mail forwarded answers it: kept on the case, copying no one in.
+    forwarded = (
+        eml("apple_reply_cc", **thread(case, reply))
+        .replace(b"From: Ada Lovelace <ada@acme.example>", b"From: Fred <fred@elsewhere.example>")
+        .replace(b"Bob Babbage <bob@acme.example>", b"Gina <gina@elsewhere.example>")
+    )
+    got = await room.take(renamed(forwarded, "<fwd-1@elsewhere.example>"), "appended")
+    assert got["case_id"] == case["id"]
+    async with room.sessions() as db:
+        people = await db.scalars(
+            select(CaseParticipant.email).where(CaseParticipant.case_id == uuid.UUID(case["id"]))
+        )
+        assert set(people) == {"ada@acme.example", "bob@acme.example"}
+
     assert (await act(room.http, case["id"], "respond", body="Thanks, Bob.")).is_success
     answers = (await room.mails(4))[2:]
     assert sorted(m.rcpt_tos[0] for m in answers) == ["ada@acme.example", "bob@acme.example"]
