@@ -29,6 +29,8 @@ from workflows.vocabulary import Role
 router = APIRouter()
 PATH = "/inbound/email"
 MEDIA_TYPE = "message/rfc822"
+# What mail gateways send a raw message as: the mail type itself, or bytes.
+MEDIA_TYPES = (MEDIA_TYPE, "application/octet-stream")
 CaseId = Annotated[uuid.UUID, Path(description="The case id (UUID)")]
 
 
@@ -40,13 +42,16 @@ CaseId = Annotated[uuid.UUID, Path(description="The case id (UUID)")]
     responses={
         401: {"description": "missing or bad X-Casework-Signature"},
         413: {"description": "the message or an attachment exceeds its size limit"},
-        415: {"description": "the body is not message/rfc822"},
+        415: {"description": "the body is not message/rfc822 (or application/octet-stream)"},
         **BUSY,
     },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {MEDIA_TYPE: {"schema": {"type": "string"}, "example": EXAMPLE_MESSAGE}},
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}, "example": EXAMPLE_MESSAGE}
+                for kind in MEDIA_TYPES
+            },
         }
     },
 )
@@ -68,7 +73,7 @@ async def receive_email(
     require(who, Role.INTEGRATION)
     limit_inbound_mail(request, who)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != MEDIA_TYPE:
+    if kind not in MEDIA_TYPES:
         raise Problem(415, f"send the message as {MEDIA_TYPE}, not {kind or 'nothing'}")
     raw = await _body(request, settings.mail_max_bytes)
     check_signature(request, raw, settings)
@@ -119,7 +124,12 @@ async def list_attachments(case_id: CaseId, db: ReadSessionDep, who: CurrentPrin
     tags=["cases"],
     summary="Download one attachment",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}},
+    responses={
+        200: {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "the file, as the type it came with",
+        }
+    },
 )
 async def download_attachment(
     case_id: CaseId, attachment_id: uuid.UUID, db: ReadSessionDep, who: CurrentPrincipal
