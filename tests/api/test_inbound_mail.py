@@ -282,8 +282,9 @@ async def test_an_auto_responder_answering_everything_gets_no_answer(room, acme)
 
 
 async def test_bulk_mail_and_an_empty_return_path_open_nothing(room):
-    got = await room.take(eml("list_bulk"), "ignored")
-    assert "Precedence: bulk" in got["reason"]
+    r = await room.post(eml("list_bulk"), **{"Content-Type": "application/octet-stream"})
+    assert r.status_code == 200 and r.json()["action"] == "ignored"  # bytes are taken too
+    assert "Precedence: bulk" in r.json()["reason"]
     no_return = eml("gmail_new").replace(b"Return-Path: <ada@acme.example>", b"Return-Path: <>")
     got = await room.take(no_return, "ignored")
     assert "empty return path" in got["reason"]
