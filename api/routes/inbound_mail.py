@@ -20,11 +20,16 @@ from api.deps import (
 )
 from api.errors import Problem, not_found
 from api.rate_limit import limit_inbound_mail
-from api.schemas.mail import EXAMPLE_MESSAGE, AttachmentRead, InboundEmailRead
+from api.schemas.mail import (
+    EXAMPLE_MESSAGE,
+    AttachmentRead,
+    InboundEmailRead,
+    InboundMessageRead,
+)
 from api.services import cases, inbound_mail
 from api.updates import BUSY
-from models.mail import CaseAttachment
-from workflows.vocabulary import Role
+from models.mail import CaseAttachment, InboundMessage
+from workflows.vocabulary import STAFF, Role
 
 router = APIRouter()
 PATH = "/inbound/email"
@@ -145,6 +150,63 @@ async def download_attachment(
         media_type=found.content_type,
         headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get(
+    "/cases/{case_id}/messages",
+    response_model=list[InboundMessageRead],
+    tags=["cases"],
+    summary="List the inbound mail kept on a case",
+)
+async def list_messages(case_id: CaseId, db: ReadSessionDep, who: CurrentPrincipal):
+    """Every inbound message on the case, oldest first, with what was done with it (staff and
+    integrations: the raw mail may name people the customer's view does not)."""
+    require(who, *cases.INTERNAL_READERS, *STAFF)
+    await cases.visible_case(db=db, who=who, case_id=case_id)
+    rows = await db.execute(
+        select(
+            InboundMessage.id,
+            InboundMessage.message_id,
+            InboundMessage.sender,
+            InboundMessage.subject,
+            InboundMessage.recipients,
+            InboundMessage.action,
+            InboundMessage.reason,
+            InboundMessage.created_at,
+        )
+        .where(InboundMessage.case_id == case_id)
+        .order_by(InboundMessage.created_at, InboundMessage.id)
+    )
+    return [
+        InboundMessageRead(**row._mapping, raw_url=f"/api/v1/cases/{case_id}/messages/{row.id}")
+        for row in rows.all()
+    ]
+
+
+@router.get(
+    "/cases/{case_id}/messages/{message_id}",
+    tags=["cases"],
+    summary="Download an inbound message whole (message/rfc822)",
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def download_message(
+    case_id: CaseId, message_id: uuid.UUID, db: ReadSessionDep, who: CurrentPrincipal
+):
+    """The message exactly as it arrived: every header and part, the quoted history too."""
+    require(who, *cases.INTERNAL_READERS, *STAFF)
+    await cases.visible_case(db=db, who=who, case_id=case_id)
+    found = await db.get(InboundMessage, message_id)
+    if found is None or found.case_id != case_id:
+        raise not_found()
+    return Response(
+        found.raw,
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{message_id}.eml"',
             "X-Content-Type-Options": "nosniff",
         },
     )

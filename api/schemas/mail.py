@@ -40,3 +40,19 @@ class AttachmentRead(BaseModel):
     size: int = Field(description="bytes")
     created_at: datetime
     url: str = Field(description="Where to download it (same permissions as the case)")
+
+
+class InboundMessageRead(BaseModel):
+    """An inbound message kept on a case, and what was done with it (its raw form at `raw_url`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    message_id: str = Field(description="Its Message-ID header")
+    sender: str
+    subject: str
+    recipients: list[str] = Field(description="Its To and Cc")
+    action: Literal["opened", "appended", "ignored"]
+    reason: str
+    created_at: datetime
+    raw_url: str = Field(description="The whole message as it came (message/rfc822)")

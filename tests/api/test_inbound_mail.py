@@ -302,9 +302,16 @@ async def test_html_only_mail_is_read_as_text(room, acme):
     opened = (await events(room, got["case_id"]))[0]
     assert "our invoice shows Old Street 1 & the wrong city." in opened["body"]
     assert "<" not in opened["body"] and "alert" not in opened["body"]
-    async with room.sessions() as db:
-        kept = await db.scalar(select(InboundMessage.raw))
-    assert kept == eml("outlook_html_only")  # the whole raw message is kept
+    # The whole message is kept, for staff (not for the customer).
+    r = await room.http.get(f"{V1}/cases/{got['case_id']}/messages")
+    assert r.status_code == 200, r.text
+    (kept,) = r.json()
+    assert (kept["action"], kept["sender"]) == ("opened", "ada@acme.example")
+    raw = await room.http.get(kept["raw_url"])
+    assert raw.content == eml("outlook_html_only")
+    assert raw.headers["content-type"].startswith("message/rfc822")
+    ada = await mint(room.http, "contact", acme["ada"].id)
+    assert (await room.http.get(kept["raw_url"], headers=ada)).status_code == 403
 
 
 async def test_attachments_are_kept_and_shown_to_who_may_see_the_case(room, acme, sessions):

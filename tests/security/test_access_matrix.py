@@ -134,6 +134,12 @@ MATRIX = [
         None,
         row(**STAFF, **{**HIDDEN, "contact_b": 200}, contact_a=404),
     ),
+    (
+        "GET",
+        "/api/v1/cases/{a}/messages",
+        None,
+        row(403, admin=200, supervisor=200, agent=200, integration=200, anonymous=401),
+    ),
     # Only the mail gateway posts mail (415 here: no message/rfc822 body).
     ("POST", "/api/v1/inbound/email", None, row(403, admin=415, integration=415, anonymous=401)),
     *(
