@@ -58,6 +58,21 @@ MATRIX = [
     ),
     ("GET", "/api/v1/cases/{b}", None, row(**STAFF, **{**HIDDEN, "contact_b": 200}, contact_a=404)),
     ("GET", "/api/v1/cases/{x}", None, row(**STAFF, **{**HIDDEN, "consumer": 200}, contact_a=404)),
+    ("GET", "/api/v1/cases/{a}/attachments", None, row(**STAFF, **HIDDEN, contact_a=200)),
+    (
+        "GET",
+        "/api/v1/cases/{b}/attachments",
+        None,
+        row(**STAFF, **{**HIDDEN, "contact_b": 200}, contact_a=404),
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{a}/messages",
+        None,
+        row(403, admin=200, supervisor=200, agent=200, integration=200, anonymous=401),
+    ),
+    # Only the mail gateway posts mail (415 here: no message/rfc822 body).
+    ("POST", "/api/v1/inbound/email", None, row(403, admin=415, integration=415, anonymous=401)),
     (
         "GET",
         "/api/v1/cases/{a}/notifications",
@@ -127,21 +142,6 @@ MATRIX = [
         row(403, admin=200, supervisor=200, agent=200, anonymous=401),
     ),
     ("GET", "/api/v1/knowledge/search?q=router", None, row(200, anonymous=401)),
-    ("GET", "/api/v1/cases/{a}/attachments", None, row(**STAFF, **HIDDEN, contact_a=200)),
-    (
-        "GET",
-        "/api/v1/cases/{b}/attachments",
-        None,
-        row(**STAFF, **{**HIDDEN, "contact_b": 200}, contact_a=404),
-    ),
-    (
-        "GET",
-        "/api/v1/cases/{a}/messages",
-        None,
-        row(403, admin=200, supervisor=200, agent=200, integration=200, anonymous=401),
-    ),
-    # Only the mail gateway posts mail (415 here: no message/rfc822 body).
-    ("POST", "/api/v1/inbound/email", None, row(403, admin=415, integration=415, anonymous=401)),
     *(
         ("GET", f"/api/v1/metrics/{name}", None, METRIC_READERS)
         for name in (
