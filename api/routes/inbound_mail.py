@@ -97,6 +97,40 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
+async def _listed(db, who, case_id: uuid.UUID, model, *columns) -> list:
+    """`columns` (and the id) of the case's rows of `model`, oldest first; 404 when the
+    caller may not see the case."""
+    await cases.visible_case(db=db, who=who, case_id=case_id)
+    rows = await db.execute(
+        select(model.id, *columns)
+        .where(model.case_id == case_id)
+        .order_by(model.created_at, model.id)
+    )
+    return list(rows.all())
+
+
+async def _file(db, who, case_id: uuid.UUID, model, object_id: uuid.UUID):
+    """The case's row of `model` with that id; 404 when the caller may not see the case or
+    the row is another case's."""
+    await cases.visible_case(db=db, who=who, case_id=case_id)
+    found = await db.get(model, object_id)
+    if found is None or found.case_id != case_id:
+        raise not_found()
+    return found
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    """Always as a download, never rendered by the browser (an HTML attachment runs nothing)."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.get(
     "/cases/{case_id}/attachments",
     response_model=list[AttachmentRead],
@@ -106,22 +140,10 @@ async def _body(request: Request, limit: int) -> bytes:
 async def list_attachments(case_id: CaseId, db: ReadSessionDep, who: CurrentPrincipal):
     """Every file that came with the case's mail, oldest first (404 for a case the caller
     may not see)."""
-    await cases.visible_case(db=db, who=who, case_id=case_id)
-    rows = await db.execute(
-        select(
-            CaseAttachment.id,
-            CaseAttachment.filename,
-            CaseAttachment.content_type,
-            CaseAttachment.size,
-            CaseAttachment.created_at,
-        )
-        .where(CaseAttachment.case_id == case_id)
-        .order_by(CaseAttachment.created_at, CaseAttachment.id)
-    )
-    return [
-        AttachmentRead(**row._mapping, url=f"/api/v1/cases/{case_id}/attachments/{row.id}")
-        for row in rows.all()
-    ]
+    a = CaseAttachment
+    rows = await _listed(db, who, case_id, a, a.filename, a.content_type, a.size, a.created_at)
+    url = f"/api/v1/cases/{case_id}/attachments"
+    return [AttachmentRead(**row._mapping, url=f"{url}/{row.id}") for row in rows]
 
 
 @router.get(
@@ -139,20 +161,10 @@ async def list_attachments(case_id: CaseId, db: ReadSessionDep, who: CurrentPrin
 async def download_attachment(
     case_id: CaseId, attachment_id: uuid.UUID, db: ReadSessionDep, who: CurrentPrincipal
 ):
-    """The file as it came (always as a download, never rendered by the browser); 404 when
-    the caller may not see the case or the file is not the case's."""
-    await cases.visible_case(db=db, who=who, case_id=case_id)
-    found = await db.get(CaseAttachment, attachment_id)
-    if found is None or found.case_id != case_id:
-        raise not_found()
-    return Response(
-        found.content,
-        media_type=found.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    """The file as it came; 404 when the caller may not see the case or the file is not
+    the case's."""
+    found = await _file(db, who, case_id, CaseAttachment, attachment_id)
+    return _download(found.content, found.content_type, found.filename)
 
 
 @router.get(
@@ -165,25 +177,22 @@ async def list_messages(case_id: CaseId, db: ReadSessionDep, who: CurrentPrincip
     """Every inbound message on the case, oldest first, with what was done with it (staff and
     integrations: the raw mail may name people the customer's view does not)."""
     require(who, *cases.INTERNAL_READERS, *STAFF)
-    await cases.visible_case(db=db, who=who, case_id=case_id)
-    rows = await db.execute(
-        select(
-            InboundMessage.id,
-            InboundMessage.message_id,
-            InboundMessage.sender,
-            InboundMessage.subject,
-            InboundMessage.recipients,
-            InboundMessage.action,
-            InboundMessage.reason,
-            InboundMessage.created_at,
-        )
-        .where(InboundMessage.case_id == case_id)
-        .order_by(InboundMessage.created_at, InboundMessage.id)
+    m = InboundMessage
+    rows = await _listed(
+        db,
+        who,
+        case_id,
+        m,
+        m.message_id,
+        m.sender,
+        m.subject,
+        m.recipients,
+        m.action,
+        m.reason,
+        m.created_at,
     )
-    return [
-        InboundMessageRead(**row._mapping, raw_url=f"/api/v1/cases/{case_id}/messages/{row.id}")
-        for row in rows.all()
-    ]
+    url = f"/api/v1/cases/{case_id}/messages"
+    return [InboundMessageRead(**row._mapping, raw_url=f"{url}/{row.id}") for row in rows]
 
 
 @router.get(
@@ -198,15 +207,5 @@ async def download_message(
 ):
     """The message exactly as it arrived: every header and part, the quoted history too."""
     require(who, *cases.INTERNAL_READERS, *STAFF)
-    await cases.visible_case(db=db, who=who, case_id=case_id)
-    found = await db.get(InboundMessage, message_id)
-    if found is None or found.case_id != case_id:
-        raise not_found()
-    return Response(
-        found.raw,
-        media_type=MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="{message_id}.eml"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    found = await _file(db, who, case_id, InboundMessage, message_id)
+    return _download(found.raw, MEDIA_TYPE, f"{message_id}.eml")
