@@ -83,6 +83,7 @@ _RESERVED_HEADERS = frozenset(
         "MIME-Version",
         "Content-Type",
         "Content-Transfer-Encoding",
+        "Auto-Submitted",
     )
 )
 
@@ -210,6 +211,9 @@ def build_message(
     msg["Subject"] = _header_text("Subject", _check_header("Subject", rendered.subject))
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = message_id
+    # RFC 3834: every mail of ours is automatic, so a well-behaved responder never answers it
+    # (and our own inbound mail ignores whatever answers anyway: api/mail/message.py).
+    msg["Auto-Submitted"] = "auto-generated"
     if reply_to is not None:
         msg["Reply-To"] = _address(_check_header("Reply-To", reply_to))
     for name, value in (headers or {}).items():

@@ -3,6 +3,7 @@ and every auth dependency (role checks for the API, the login check for the page
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from api.services import sessions as web_sessions
 from api.services.people import person_name
 from casework import temporal
 from casework.settings import Settings
+from workflows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_fresh
 from workflows.vocabulary import Role
 
 log = logging.getLogger("casework.api")
@@ -174,3 +176,19 @@ async def page_principal(request: Request) -> Principal:
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+def check_signature(request: Request, raw: bytes, settings: Settings) -> None:
+    """401 unless an integration's body is signed (X-Casework-Signature, and the timestamp
+    when sent) with CASEWORK_WEBHOOK_SECRET; nothing to check when no secret is set."""
+    if not settings.webhook_secret:
+        return
+    refused = verify_fresh(
+        settings.webhook_secret,
+        raw,
+        request.headers.get(SIGNATURE_HEADER),
+        request.headers.get(TIMESTAMP_HEADER),
+        time.time(),
+    )
+    if refused:
+        raise Problem(401, refused)

@@ -1,6 +1,6 @@
 """Rate limits on the public and customer-facing endpoints: sign-in (per client, and links per
-address), and customers opening cases (API and portal); over the limit a request gets 429
-with Retry-After."""
+address), customers opening cases (API and portal), inbound mail; over the limit a request
+gets 429 with Retry-After."""
 
 import math
 import time
@@ -62,6 +62,7 @@ class RateLimits:
         self.open_case_client = Limiter(settings.rate_limit_open_case_client)
         self.open_case = Limiter(settings.rate_limit_open_case)
         self.sign_in_address = Limiter(settings.rate_limit_sign_in_address)
+        self.inbound_mail = Limiter(settings.rate_limit_inbound_mail)
 
 
 def client_address(request: Request) -> str:
@@ -107,3 +108,10 @@ async def limit_api_opening(request: Request, who: CurrentPrincipal) -> None:
 
 async def limit_portal_opening(request: Request, who: PagePrincipal) -> None:
     limit_customer_opening(request, who)
+
+
+def limit_inbound_mail(request: Request, who: Principal) -> None:
+    """Inbound messages per integration token (a mail flood, a gateway gone round in a loop);
+    `casework mail-intake` limits per SMTP client with its own limiter of the same rate."""
+    limiter: Limiter = request.app.state.rate_limits.inbound_mail
+    check(limiter, f"mail:{who.token_id or who.subject_id}", "Too many inbound messages")

@@ -7,6 +7,7 @@ from models import (  # noqa: F401
     field_service,
     itsm,
     knowledge,
+    mail,
     merges,
     people,
     service,

@@ -170,7 +170,7 @@ class Notification(IdMixin, Base):
     recipient: Mapped[str] = mapped_column(String(320))
     recipient_name: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str | None] = mapped_column(String(300))
-    message_id: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str] = mapped_column(String(255), index=True)  # inbound replies find it
     context: Mapped[dict] = mapped_column(JSONB, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -197,7 +197,7 @@ class IntakeKey(Base):
     __tablename__ = "intake_keys"
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    case_id: Mapped[uuid.UUID]
+    case_id: Mapped[uuid.UUID] = mapped_column(index=True)  # a mail's case finds its message
     number: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
 

@@ -102,6 +102,11 @@ class ContactRead(Output):
     primary_account_id: uuid.UUID | None
     created_at: datetime
     merged_into_id: uuid.UUID | None = None  # set once merged: it left the lists
+    email_bouncing: str | None = Field(
+        None,
+        description="Why mail to the address bounces (a delivery status report said so): no "
+        "mail is sent to it until the address changes. Null when it does not bounce.",
+    )
 
 
 class Address(Input):

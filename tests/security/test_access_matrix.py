@@ -73,6 +73,21 @@ MATRIX = [
         {"partner_account_id": "{b_account}"},  # a customer account: never a partner
         row(403, admin=422, supervisor=422, agent=422, anonymous=401),
     ),
+    ("GET", "/api/v1/cases/{a}/attachments", None, row(**STAFF, **HIDDEN, contact_a=200)),
+    (
+        "GET",
+        "/api/v1/cases/{b}/attachments",
+        None,
+        row(**STAFF, **{**HIDDEN, "contact_b": 200}, contact_a=404),
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{a}/messages",
+        None,
+        row(403, admin=200, supervisor=200, agent=200, integration=200, anonymous=401),
+    ),
+    # Only the mail gateway posts mail (415 here: no message/rfc822 body).
+    ("POST", "/api/v1/inbound/email", None, row(403, admin=415, integration=415, anonymous=401)),
     (
         "GET",
         "/api/v1/cases/{a}/notifications",

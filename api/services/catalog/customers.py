@@ -23,6 +23,7 @@ from api.schemas.catalog import (
 )
 from api.services.catalog.common import check_refs, one, save
 from models.customers import Account, AccountContact, Asset, Consumer, Contact, Product
+from models.participants import bouncing
 from models.people import AccountTeamMember, Agent
 
 
@@ -104,7 +105,9 @@ async def contacts(*, db: AsyncSession, limit: int, cursor: str | None) -> tuple
 
 async def get_contact(*, db: AsyncSession, contact_id: uuid.UUID) -> ContactRead:
     contact = await one(db, Contact, contact_id)
-    return contact_read(contact, (await links_of(db, [contact.id]))[contact.id])
+    read = contact_read(contact, (await links_of(db, [contact.id]))[contact.id])
+    read.email_bouncing = (await bouncing(db, [contact.email])).get(contact.email.lower())
+    return read
 
 
 async def create_consumer(*, db: AsyncSession, body: ConsumerCreate) -> ConsumerRead:

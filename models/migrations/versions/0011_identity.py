@@ -1,7 +1,7 @@
 """Customer identity: merged records, the contacts' identity keys, the merges audit table
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-11-30 02:10:00.000000
 
 The keys are STORED generated columns: adding them rewrites `contacts` once (seconds for a
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from models.identity_keys import EMAIL_KEY, NAME_KEY, PHONE_KEY
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
