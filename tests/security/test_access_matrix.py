@@ -84,7 +84,14 @@ MATRIX = [
         "GET",
         "/api/v1/cases/{a}/messages",
         None,
-        row(403, admin=200, supervisor=200, agent=200, integration=200, anonymous=401),
+        # Partners read the whole of the cases assigned to them, so for others it is 404.
+        row(403, **STAFF, partner=404, partner_other=404, anonymous=401),
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{p}/messages",
+        None,
+        row(403, **STAFF, partner=200, partner_other=404, anonymous=401),
     ),
     # Only the mail gateway posts mail (415 here: no message/rfc822 body).
     ("POST", "/api/v1/inbound/email", None, row(403, admin=415, integration=415, anonymous=401)),
