@@ -13,7 +13,7 @@ from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
 from api.pages import console, login, portal
 from api.rate_limit import RateLimits
-from api.routes import cases, health, itsm, metrics, tokens, work_orders
+from api.routes import cases, health, itsm, maintenance_plans, metrics, tokens, work_orders
 from api.routes.catalog import (
     accounts,
     agents,
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         field_service_rules,
         itsm,
         metrics,
+        maintenance_plans,
     ):
         app.include_router(module.router, prefix="/api/v1")
     for module in (login, console, portal):

@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     rate_limit_open_case: RateSetting = Field(
         Rate(10, 60), validation_alias="CASEWORK_RATE_LIMIT_OPEN_CASE"
     )
+    # Scheduled triggers (casework/schedules.py): how often each maintenance plan and the
+    # entitlement expiry look for what falls due, and how far ahead an entitlement's end
+    # opens its renewal case.
+    scheduled_check_seconds: int = Field(
+        24 * 3600, ge=60, validation_alias="CASEWORK_SCHEDULED_CHECK_SECONDS"
+    )
+    entitlement_expiry_lead_days: int = Field(
+        30, ge=0, validation_alias="CASEWORK_ENTITLEMENT_EXPIRY_LEAD_DAYS"
+    )
 
 
 @lru_cache
