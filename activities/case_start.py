@@ -37,7 +37,7 @@ async def start_case(
         # A key retried after its case has ended must not start the case again.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
-    await client.execute_update_with_start_workflow(
+    _ = await client.execute_update_with_start_workflow(
         CaseWorkflow.opened,
         WhenOpened(),
         start_workflow_operation=start,

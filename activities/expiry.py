@@ -30,8 +30,12 @@ async def expiring(db: AsyncSession, q: DueQuery) -> DuePage:
     if q.after:
         page = page.where(Entitlement.id > uuid.UUID(q.after))
     rows = (await db.execute(page)).all()
-    items = [DueItem(str(i), ends_on.isoformat()) for i, ends_on in rows]
+    items = [DueItem(str(i), ends_on.isoformat()) for i, ends_on in rows if ends_on]
     return DuePage(items, items[-1].id if len(rows) == q.limit else None)
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
 
 
 async def customer_of(db: AsyncSession, ent: Entitlement) -> dict[str, uuid.UUID | None]:
@@ -67,9 +71,11 @@ async def expiry_cases(db: AsyncSession, arg: OpenDue) -> list[Due]:
             subject=f"Entitlement {ent.name} ends on {ends_on.isoformat()}: renewal",
             channel=CHANNEL,
             description=f"The {ent.tier} entitlement {ent.name} ends on {ends_on.isoformat()}.",
-            **{k: str(v) if v else None for k, v in who.items()},
-            product_id=str(ent.product_id) if ent.product_id else None,
-            asset_id=str(ent.asset_id) if ent.asset_id else None,
+            account_id=_text(who["account_id"]),
+            contact_id=_text(who["contact_id"]),
+            consumer_id=_text(who["consumer_id"]),
+            product_id=_text(ent.product_id),
+            asset_id=_text(ent.asset_id),
             category={"issue_type": "renewal"},
         )
         dues.append(Due(expiry_key(str(ent.id), ends_on), ends_on, new, entitlement_id=ent.id))

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import asdict
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -39,7 +39,7 @@ async def plan_of(db: AsyncSession, plan_id: str | None) -> MaintenancePlan:
     return plan
 
 
-def assets_of(plan: MaintenancePlan):
+def assets_of(plan: MaintenancePlan) -> Select[uuid.UUID]:
     """The plan's assets that have an owner to serve (an unowned asset has no one to call)."""
     owned = or_(Asset.account_id.is_not(None), Asset.consumer_id.is_not(None))
     if plan.product_id is not None:
@@ -62,7 +62,7 @@ async def last_maintained(
         )
         .group_by(ScheduledCase.asset_id)
     )
-    return {asset_id: at.date() for asset_id, at in rows.all() if at is not None}
+    return {a: at.date() for a, at in rows.all() if a is not None and at is not None}
 
 
 async def due_assets(db: AsyncSession, q: DueQuery) -> DuePage:
