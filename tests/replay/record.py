@@ -24,8 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.services.intake import open_case
 from models import metadata
 from models.cases import Case
-from models.customers import Contact
+from models.customers import Asset, Contact
 from models.people import Agent, Queue
+from models.scheduled import MaintenancePlan
 from models.service import Schedule as ScheduleRow
 from models.service import SlaDefinition
 from tests import factories as f
@@ -35,6 +36,8 @@ from tests.workflows.helpers import act, described, open_for, wait_row
 from workflows.case import CaseWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
+from workflows.scheduled import MaintenanceRunWorkflow
+from workflows.scheduled_types import ScheduledRunInput
 from workflows.types import (
     DispatchInput,
     FieldServiceRequest,
@@ -373,6 +376,38 @@ async def continue_as_new(w: World) -> dict[str, str | tuple[str, str]]:
     }
 
 
+async def maintenance_run(w: World) -> dict[str, str]:
+    """A maintenance plan's run (MaintenanceRunWorkflow) over three assets, two a page: it
+    opens a case with a work order for each, then records its counts."""
+    product = await f.product(w.sessions, "Boiler")
+    plan = MaintenancePlan(
+        id=uuid.uuid4(),
+        name="Boiler service",
+        product_id=product.id,
+        asset_ids=[],
+        every_days=30,
+        lead_days=7,
+        skills=[],
+        parts=["filter kit"],
+        schedule_id="maintenance-plan-recorded",
+    )
+    boilers = [
+        Asset(id=uuid.uuid4(), product_id=product.id, serial=f"B-{n}", account_id=w.account_id)
+        for n in range(3)
+    ]
+    await f.add(w.sessions, plan, *boilers)
+    wf_id = f"maintenance-run-{plan.id}"
+    handle = await w.client.start_workflow(
+        MaintenanceRunWorkflow.run,
+        ScheduledRunInput(plan_id=str(plan.id), batch_size=2),
+        id=wf_id,
+        task_queue=w.tq,
+    )
+    summary = await handle.result()
+    assert (summary.items_due, summary.cases_opened) == (3, 3), summary
+    return {"maintenance_run": wf_id}
+
+
 # name of the path -> (how it runs, capacity of its one agent)
 PATHS: dict[str, tuple[Scenario, int]] = {
     "accept": (accept, 5),
@@ -391,6 +426,7 @@ PATHS: dict[str, tuple[Scenario, int]] = {
     "priority_swap": (priority_swap, 5),
     "policy_retime": (policy_retime, 5),
     "continue_as_new": (continue_as_new, 5),
+    "maintenance_run": (maintenance_run, 5),
 }
 
 

@@ -37,6 +37,7 @@ PATHS = {
     "policy_change",
     "continue_as_new",
     "continue_as_new_first_run",
+    "maintenance_run",
 }
 
 
