@@ -1,14 +1,13 @@
 """Every side effect of a case: database writes, routing, notifications."""
 
 from activities.deps import Deps
-from activities.expiry import ExpiryActivities
 from activities.field_service import FieldServiceActivities
 from activities.intake import SlaActivities
 from activities.itsm import ItsmActivities
-from activities.maintenance import MaintenanceActivities
 from activities.opening import OpeningActivities
 from activities.record import RecordActivities
 from activities.routing import RoutingActivities
+from activities.scheduled import ScheduledActivities
 
 
 def all_activities(deps: Deps) -> list:
@@ -18,8 +17,7 @@ def all_activities(deps: Deps) -> list:
     field = FieldServiceActivities(deps)
     itsm = ItsmActivities(deps)
     opening = OpeningActivities(deps)
-    maintenance = MaintenanceActivities(deps)
-    expiry = ExpiryActivities(deps)
+    scheduled = ScheduledActivities(deps)
     return [
         slas.default_slas,
         slas.find_cases_using,
@@ -32,9 +30,9 @@ def all_activities(deps: Deps) -> list:
         itsm.open_incident,
         itsm.deliver_incident,
         itsm.update_incident,
-        maintenance.find_due_assets,
-        maintenance.open_maintenance_cases,
-        maintenance.record_scheduled_run,
-        expiry.find_expiring_entitlements,
-        expiry.open_expiry_cases,
+        scheduled.find_due_assets,
+        scheduled.open_maintenance_cases,
+        scheduled.find_expiring_entitlements,
+        scheduled.open_expiry_cases,
+        scheduled.record_scheduled_run,
     ]

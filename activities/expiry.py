@@ -6,15 +6,12 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio import activity
 
-from activities.db import transaction
-from activities.deps import Deps
 from activities.intake import primary_account
-from activities.scheduled_cases import Due, account_contact, open_once
+from activities.scheduled_cases import Due, account_contact
 from models.customers import Asset
 from models.service import Entitlement
-from workflows.scheduled_types import DueItem, DuePage, DueQuery, OpenDue, OpenedDue
+from workflows.scheduled_types import DueItem, DuePage, DueQuery, OpenDue
 from workflows.types import NewCase
 from workflows.upkeep import CHANNEL, expiry_key, expiry_window
 
@@ -80,21 +77,3 @@ async def expiry_cases(db: AsyncSession, arg: OpenDue) -> list[Due]:
         )
         dues.append(Due(expiry_key(str(ent.id), ends_on), ends_on, new, entitlement_id=ent.id))
     return dues
-
-
-class ExpiryActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
-    @activity.defn(name="find_expiring_entitlements")
-    async def find_expiring_entitlements(self, arg: DueQuery) -> DuePage:
-        """One page of active entitlements ending between today and today + lead_days."""
-        async with transaction(self.deps.sessions) as db:
-            return await expiring(db, arg)
-
-    @activity.defn(name="open_expiry_cases")
-    async def open_expiry_cases(self, arg: OpenDue) -> OpenedDue:
-        """A case per ending entitlement, once per entitlement and end date."""
-        async with transaction(self.deps.sessions) as db:
-            dues = await expiry_cases(db, arg)
-        return OpenedDue(await open_once(self.deps, arg.run_key, dues))

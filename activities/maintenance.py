@@ -8,12 +8,10 @@ from datetime import date
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.db import NOT_FOUND, transaction
-from activities.deps import Deps
-from activities.scheduled_cases import Due, account_contact, open_once, record_run
+from activities.db import NOT_FOUND
+from activities.scheduled_cases import Due, account_contact
 from models.customers import Asset, Product
 from models.field_service import WorkOrder
 from models.scheduled import MaintenancePlan, ScheduledCase
@@ -23,9 +21,6 @@ from workflows.scheduled_types import (
     DuePage,
     DueQuery,
     OpenDue,
-    OpenedDue,
-    RunRecord,
-    RunSummary,
 )
 from workflows.types import NewCase
 from workflows.upkeep import CHANNEL, falls_due, maintenance_due, maintenance_key
@@ -124,26 +119,3 @@ async def maintenance_cases(db: AsyncSession, arg: OpenDue) -> list[Due]:
         key = maintenance_key(str(plan.id), str(asset.id), due_on)
         dues.append(Due(key, due_on, new, plan_id=plan.id, asset_id=asset.id))
     return dues
-
-
-class MaintenanceActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
-    @activity.defn(name="find_due_assets")
-    async def find_due_assets(self, arg: DueQuery) -> DuePage:
-        """One page of the plan's assets (by id), and those of them falling due."""
-        async with transaction(self.deps.sessions) as db:
-            return await due_assets(db, arg)
-
-    @activity.defn(name="open_maintenance_cases")
-    async def open_maintenance_cases(self, arg: OpenDue) -> OpenedDue:
-        """A case per due asset, once per asset and due date, whatever retries happen."""
-        async with transaction(self.deps.sessions) as db:
-            dues = await maintenance_cases(db, arg)
-        return OpenedDue(await open_once(self.deps, arg.run_key, dues))
-
-    @activity.defn(name="record_scheduled_run")
-    async def record_scheduled_run(self, arg: RunRecord) -> RunSummary:
-        """The run's counts, kept for GET /maintenance-plans/{id} (one row per run)."""
-        return await record_run(self.deps, arg)

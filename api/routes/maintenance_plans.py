@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from api.collections import collection
 from api.deps import Admin, ClientDep, Reader, SessionDep, SettingsDep
 from api.schemas.maintenance import (
     MaintenancePlanCreate,
@@ -12,6 +13,7 @@ from api.schemas.maintenance import (
     MaintenanceTriggered,
 )
 from api.services import maintenance_plans
+from models.scheduled import MaintenancePlan
 
 router = APIRouter(tags=["maintenance plans"])
 PlanId = Annotated[uuid.UUID, Path(description="The maintenance plan id (UUID)")]
@@ -59,3 +61,14 @@ async def get_plan(plan_id: PlanId, db: SessionDep, client: ClientDep, _: Reader
 async def trigger_plan(plan_id: PlanId, db: SessionDep, client: ClientDep, _: Admin):
     """Triggers the plan's schedule: a run starts now, or right after one still going."""
     return await maintenance_plans.trigger(db=db, client=client, plan_id=plan_id)
+
+
+# GET /maintenance-plans: the plans (their runs are read one plan at a time, above).
+collection(
+    router,
+    "maintenance-plans",
+    MaintenancePlan,
+    MaintenancePlanRead,
+    "maintenance plans",
+    with_get=False,
+)

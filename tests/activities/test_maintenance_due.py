@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from activities.maintenance import due_assets
 from models.customers import Asset
 from models.field_service import WorkOrder
-from models.scheduled import MaintenancePlan, ScheduledCase
+from models.scheduled import ScheduledCase
 from tests import factories as f
 from tests.activities import rows
 from workflows.scheduled_types import DueQuery
@@ -55,19 +55,10 @@ async def test_due_assets_by_last_maintenance_and_lead_days(sessions):
 
     never, recent, soon, cancelled = (asset(boiler) for _ in range(4))
     unowned, other = asset(boiler, owned=False), asset(pump)
-    plan = MaintenancePlan(
-        id=uuid.uuid4(),
-        name="Boiler service",
-        product_id=boiler.id,
-        asset_ids=[],
-        every_days=30,
-        lead_days=7,
-        skills=[],
-        parts=[],
-        schedule_id="maintenance-plan-test",
-        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+    await f.add(sessions, never, recent, soon, cancelled, unowned, other)
+    plan = await f.maintenance_plan(
+        sessions, boiler.id, created_at=datetime(2026, 11, 1, tzinfo=UTC)
     )
-    await f.add(sessions, never, recent, soon, cancelled, unowned, other, plan)
     await maintained(sessions, plan, recent, 1, days_ago=5)  # due in 25 days: not yet
     await maintained(sessions, plan, soon, 2, days_ago=25)  # due in 5 days: within 7
     await maintained(sessions, plan, cancelled, 3, days_ago=5, state=WorkOrderState.CANCELLED)

@@ -47,6 +47,15 @@ async def runs_of(sessions, plan_id, count, timeout=30) -> list[ScheduledRun]:
     raise AssertionError(runs)
 
 
+async def racing(stack, run, arg, n):
+    """`n` runs of a scheduled workflow started at once (as overlapping or retried runs)."""
+    client, queue = stack["client"], stack["settings"].task_queue
+    ids = [f"race-{uuid.uuid4().hex[:8]}" for _ in range(n)]
+    return await asyncio.gather(
+        *(client.execute_workflow(run, arg, id=i, task_queue=queue) for i in ids)
+    )
+
+
 async def install_base(http, tag):
     """An account with a contact, two boilers at its sites, and someone else's heat pump."""
     acct = await created(http, "accounts", {"name": f"Acme {tag}"})
@@ -106,6 +115,8 @@ async def test_a_plan_triggered_twice_opens_one_case_per_asset_and_due_date(stac
     assert timedelta(0) < next_run - datetime.now(UTC) <= timedelta(hours=24)
     assert (next_run.hour, next_run.minute) == (0, 0)
     assert plan["last_run"] is None
+    listed = (await http.get("/api/v1/maintenance-plans")).json()["items"]
+    assert plan["id"] in [p["id"] for p in listed]
 
     # Triggered twice at once (the second runs right after the first): both runs find both
     # boilers due (never maintained: due at once) on the same due date; the first opens their
@@ -167,25 +178,17 @@ async def test_a_plan_triggered_twice_opens_one_case_per_asset_and_due_date(stac
 
 
 async def test_runs_at_the_same_time_open_each_case_once(stack):
-    """Two runs of one plan racing (as a retried run would): one case per asset in all."""
-    http, sessions, client = stack["http"], stack["sessions"], stack["client"]
+    """Three runs of one plan racing (as overlapping or retried runs would): one case per
+    asset in all, each counted by the one run that opened it."""
+    http, sessions = stack["http"], stack["sessions"]
     _, _, (b1, b2), _ = await install_base(http, "race")
     plan = await created(
         http,
         "maintenance-plans",
         {"name": "Checks", "asset_ids": [b1["id"], b2["id"]], "every_days": 90},
     )
-    runs = await asyncio.gather(
-        *(
-            client.execute_workflow(
-                MaintenanceRunWorkflow.run,
-                ScheduledRunInput(plan_id=plan["id"], batch_size=1),
-                id=f"race-{plan['id']}-{n}",
-                task_queue=stack["settings"].task_queue,
-            )
-            for n in range(3)
-        )
-    )
+    arg = ScheduledRunInput(plan_id=plan["id"], batch_size=1)
+    runs = await racing(stack, MaintenanceRunWorkflow.run, arg, 3)
     assert [r.items_due for r in runs] == [2, 2, 2]
     assert sum(r.cases_opened for r in runs) == 2
     opened = await cases_by_asset(sessions, [b1["id"], b2["id"]])
@@ -270,17 +273,7 @@ async def test_an_ending_entitlement_opens_one_case_for_its_account_team(stack):
     (arg,) = await client.data_converter.decode(described.schedule.action.args, [ScheduledRunInput])
     assert arg.lead_days == settings.entitlement_expiry_lead_days == 30
 
-    runs = await asyncio.gather(
-        *(
-            client.execute_workflow(
-                EntitlementExpiryWorkflow.run,
-                ScheduledRunInput(lead_days=30),
-                id=f"expiry-{uuid.uuid4().hex[:6]}",
-                task_queue=settings.task_queue,
-            )
-            for _ in range(2)
-        )
-    )
+    runs = await racing(stack, EntitlementExpiryWorkflow.run, ScheduledRunInput(lead_days=30), 2)
     assert [r.items_due for r in runs] == [1, 1]
     assert sum(r.cases_opened for r in runs) == 1
     async with sessions() as db:

@@ -26,7 +26,6 @@ from models import metadata
 from models.cases import Case
 from models.customers import Asset, Contact
 from models.people import Agent, Queue
-from models.scheduled import MaintenancePlan
 from models.service import Schedule as ScheduleRow
 from models.service import SlaDefinition
 from tests import factories as f
@@ -380,22 +379,12 @@ async def maintenance_run(w: World) -> dict[str, str]:
     """A maintenance plan's run (MaintenanceRunWorkflow) over three assets, two a page: it
     opens a case with a work order for each, then records its counts."""
     product = await f.product(w.sessions, "Boiler")
-    plan = MaintenancePlan(
-        id=uuid.uuid4(),
-        name="Boiler service",
-        product_id=product.id,
-        asset_ids=[],
-        every_days=30,
-        lead_days=7,
-        skills=[],
-        parts=["filter kit"],
-        schedule_id="maintenance-plan-recorded",
-    )
+    plan = await f.maintenance_plan(w.sessions, product.id, parts=["filter kit"])
     boilers = [
         Asset(id=uuid.uuid4(), product_id=product.id, serial=f"B-{n}", account_id=w.account_id)
         for n in range(3)
     ]
-    await f.add(w.sessions, plan, *boilers)
+    await f.add(w.sessions, *boilers)
     wf_id = f"maintenance-run-{plan.id}"
     handle = await w.client.start_workflow(
         MaintenanceRunWorkflow.run,
