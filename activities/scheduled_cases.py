@@ -60,7 +60,9 @@ async def account_contact(db: AsyncSession, account_id: uuid.UUID) -> uuid.UUID 
 
 
 async def reserve(db: AsyncSession, run_key: str, dues: list[Due]) -> dict[str, ScheduledCase]:
-    """Every key's row: written now by this run, or found as an earlier one wrote it."""
+    """Every key's row: written now by this run, or found as an earlier one wrote it.
+    Keys are written in their order, so two runs racing on one page never deadlock."""
+    dues = sorted(dues, key=lambda d: d.key)
     series = func.generate_series(1, len(dues))
     numbers = (await db.execute(select(case_number_seq.next_value()).select_from(series))).scalars()
     now = datetime.now(UTC)

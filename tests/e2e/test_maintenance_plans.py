@@ -243,28 +243,23 @@ async def test_an_ending_entitlement_opens_one_case_for_its_account_team(stack):
         "contacts",
         {"name": "Rita", "email": "rita@renew.example", "account_ids": [acct["id"]]},
     )
-    manager = await created(http, "agents", {"name": "Manny", "email": "manny@casework.example"})
-    await created(http, "agents", {"name": "Other", "email": "other@casework.example"})
+    # Without the account team, Aaron would get the case: as loaded as Manny or less (Manny,
+    # first, takes any case left waiting), and first by name.
+    manager = await created(
+        http, "agents", {"name": "Manny", "email": "manny@casework.example", "capacity": 10}
+    )
+    await created(http, "agents", {"name": "Aaron", "email": "aaron@casework.example"})
     r = await http.post(
         f"/api/v1/accounts/{acct['id']}/team",
         json={"agent_id": manager["id"], "role": "account_manager"},
     )
     assert r.status_code == 201, r.text
     today = date.today()
-    ending, later, ended = [
-        await created(
-            http,
-            "entitlements",
-            {"name": name, "account_id": acct["id"], "tier": "gold"},
-        )
-        for name in ("Gold support", "Next year", "Last year")
-    ]
-    # The API takes no end date yet: contracts set it (here, straight in the table).
-    from models.service import Entitlement
-
-    async with sessions() as db, db.begin():
-        for ent, days in ((ending, 10), (later, 60), (ended, -1)):
-            (await db.get(Entitlement, uuid.UUID(ent["id"]))).ends_on = today + timedelta(days)
+    # Ending in 10 days (within the 30-day lead), in 60 days (not yet), ended yesterday.
+    for name, days in (("Gold support", 10), ("Next year", 60), ("Last year", -1)):
+        ends_on = (today + timedelta(days)).isoformat()
+        body = {"name": name, "account_id": acct["id"], "tier": "gold", "ends_on": ends_on}
+        await created(http, "entitlements", body)
 
     await ensure_expiry_schedule(client, settings)
     await ensure_expiry_schedule(client, settings)  # a second worker start: the same schedule
@@ -273,9 +268,12 @@ async def test_an_ending_entitlement_opens_one_case_for_its_account_team(stack):
     (arg,) = await client.data_converter.decode(described.schedule.action.args, [ScheduledRunInput])
     assert arg.lead_days == settings.entitlement_expiry_lead_days == 30
 
-    runs = await racing(stack, EntitlementExpiryWorkflow.run, ScheduledRunInput(lead_days=30), 2)
+    expiry = EntitlementExpiryWorkflow.run, ScheduledRunInput(lead_days=30)
+    runs = await racing(stack, *expiry, 2)
     assert [r.items_due for r in runs] == [1, 1]
     assert sum(r.cases_opened for r in runs) == 1
+    (again,) = await racing(stack, *expiry, 1)  # a later run: the same end date, no case
+    assert (again.items_due, again.cases_opened) == (1, 0)
     async with sessions() as db:
         cases = (
             (await db.execute(select(Case).where(Case.account_id == uuid.UUID(acct["id"]))))
