@@ -16,12 +16,7 @@ from models.customers import Asset, Product
 from models.field_service import WorkOrder
 from models.scheduled import MaintenancePlan, ScheduledCase
 from workflows.actions import FieldServiceRequest
-from workflows.scheduled_types import (
-    DueItem,
-    DuePage,
-    DueQuery,
-    OpenDue,
-)
+from workflows.scheduled_types import DueItem, DuePage, DueQuery, OpenDue
 from workflows.types import NewCase
 from workflows.upkeep import CHANNEL, falls_due, maintenance_due, maintenance_key
 from workflows.vocabulary import WorkOrderState
