@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.intake import primary_account
+from activities.identity import primary_account
 from activities.scheduled_cases import Due, account_contact
 from models.customers import Asset
 from models.service import Entitlement
