@@ -4,6 +4,7 @@ from activities.deps import Deps
 from activities.field_service import FieldServiceActivities
 from activities.intake import SlaActivities
 from activities.itsm import ItsmActivities
+from activities.major_cases import MajorCaseActivities
 from activities.opening import OpeningActivities
 from activities.record import RecordActivities
 from activities.routing import RoutingActivities
@@ -16,6 +17,7 @@ def all_activities(deps: Deps) -> list:
     field = FieldServiceActivities(deps)
     itsm = ItsmActivities(deps)
     opening = OpeningActivities(deps)
+    major = MajorCaseActivities(deps)
     return [
         slas.default_slas,
         slas.find_cases_using,
@@ -28,4 +30,6 @@ def all_activities(deps: Deps) -> list:
         itsm.open_incident,
         itsm.deliver_incident,
         itsm.update_incident,
+        major.major_case_step,
+        major.fan_out_batch,
     ]

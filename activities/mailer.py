@@ -43,6 +43,7 @@ TEMPLATE_KINDS: tuple[str, ...] = (
     "work_order_cancelled",
     "incident_update",
     "step_failed",
+    "broadcast",  # an update on a major case, to every affected customer
 )
 
 

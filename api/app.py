@@ -13,7 +13,7 @@ from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
 from api.pages import console, login, portal
 from api.rate_limit import RateLimits
-from api.routes import cases, health, itsm, metrics, tokens, work_orders
+from api.routes import cases, events, health, itsm, major_cases, metrics, tokens, work_orders
 from api.routes.catalog import (
     accounts,
     agents,
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     # Requests try the routes in this order (no two routers share a path): the busiest first.
     for module in (
+        major_cases,  # before cases: its broadcast path is a case action's
         cases,
         tokens,
         sla,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         field_service_rules,
         itsm,
         metrics,
+        events,
     ):
         app.include_router(module.router, prefix="/api/v1")
     for module in (login, console, portal):

@@ -28,6 +28,7 @@ from casework.logging import configure as configure_logging
 from casework.settings import Settings, get_settings
 from models.db import libpq_url, make_engine, make_session_factory
 from workflows.case import CaseWorkflow
+from workflows.fan_out import MajorCaseFanOutWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
@@ -39,6 +40,7 @@ WORKFLOWS = [
     PolicyChangeWorkflow,
     WorkOrderWorkflow,
     WorkOrderDispatchWorkflow,
+    MajorCaseFanOutWorkflow,
 ]
 log = logging.getLogger("casework.worker")
 # On shutdown, running steps get this long to finish before they are cancelled; a step that

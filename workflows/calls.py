@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.fan_out_types import BatchDone, FanOutBatch, MajorStep, MajorStepResult
 from workflows.types import (
     AffectedCases,
     CreateWorkOrderInput,
@@ -127,3 +128,40 @@ async def update_incident(arg: IncidentUpdate) -> IncidentUpdateResult:
 
 async def deliver_incident(arg: DeliverIncidentInput) -> IncidentDelivered:
     return await _remote("deliver_incident", arg, IncidentDelivered, ITSM_TIMEOUT, ITSM_RETRY)
+
+
+# ----- a major case's fan-out (workflows/fan_out.py) --------------------------------------
+
+# A batch starts or updates up to FAN_OUT_BATCH workflows; it heartbeats as it goes, so a
+# worker killed mid-batch is noticed within the heartbeat timeout and the batch runs again
+# (every start and update in it has a deterministic id: the rerun duplicates nothing).
+FAN_OUT_TIMEOUT = timedelta(minutes=10)
+FAN_OUT_HEARTBEAT = timedelta(seconds=10)
+FAN_OUT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=50,
+)
+
+
+async def major_case_step(arg: MajorStep) -> MajorStepResult:
+    return await workflow.execute_activity(
+        "major_case_step",
+        arg,
+        result_type=MajorStepResult,
+        start_to_close_timeout=FAN_OUT_TIMEOUT,
+        heartbeat_timeout=FAN_OUT_HEARTBEAT,
+        retry_policy=FAN_OUT_RETRY,
+    )
+
+
+async def fan_out_batch(arg: FanOutBatch) -> BatchDone:
+    return await workflow.execute_activity(
+        "fan_out_batch",
+        arg,
+        result_type=BatchDone,
+        start_to_close_timeout=FAN_OUT_TIMEOUT,
+        heartbeat_timeout=FAN_OUT_HEARTBEAT,
+        retry_policy=FAN_OUT_RETRY,
+    )

@@ -95,3 +95,11 @@ class Channel(StrEnum):
 NOT_ALLOWED = "ActionNotAllowed"  # 409
 INVALID = "InvalidAction"  # 422
 STEP_FAILED = "StepFailed"  # 409: a step failed for good; the case went on without it
+
+
+class FanOutKind(StrEnum):
+    """What a major case's fan-out does to each child (workflows/fan_out.py)."""
+
+    OPEN = "open"  # an event: open the major case, then a child case per affected customer
+    RESOLVE = "resolve"  # resolve the major case, then every still-active child with it
+    BROADCAST = "broadcast"  # tell every child's customer once (notification + timeline)

@@ -1,0 +1,78 @@
+"""The dataclasses a major case's fan-out passes across Temporal (workflow, update, activities).
+
+Ids and cursors only: bodies stay small, and the customer rows live in PostgreSQL.
+"""
+
+from dataclasses import dataclass
+
+from workflows.vocabulary import Role
+
+
+@dataclass
+class MajorStepResult:
+    """How the major case's own step went (opened, resolved or told): the API answers it."""
+
+    ok: bool
+    state: str = ""
+    refusal_type: str | None = None  # NOT_ALLOWED (409) or INVALID (422) when not ok
+    message: str | None = None
+
+
+@dataclass
+class FanOutInput:
+    kind: str  # FanOutKind
+    major_case_id: str
+    major_number: str
+    fan_out_id: str  # the workflow's own id: it keys every write, so no retry writes twice
+    event_ref: str | None = None  # OPEN: the event whose customers are opened
+    text: str | None = None  # RESOLVE: the resolution; BROADCAST: the message
+    actor_role: str = Role.SYSTEM
+    actor_id: str | None = None
+    # Carried across continue-as-new: where the previous run stopped, and what it did.
+    after: str | None = None
+    done: int = 0
+    step: MajorStepResult | None = None
+
+
+@dataclass
+class WhenStepped:
+    """The `major_step` update's input: it waits for the major case's own step."""
+
+
+@dataclass
+class MajorStep:
+    kind: str
+    major_case_id: str
+    major_number: str
+    fan_out_id: str
+    event_ref: str | None = None
+    text: str | None = None
+    actor_role: str = Role.SYSTEM
+    actor_id: str | None = None
+
+
+@dataclass
+class FanOutBatch:
+    """One batch: the next `limit` children after `after`, in a stable order."""
+
+    kind: str
+    major_case_id: str
+    major_number: str
+    fan_out_id: str
+    limit: int
+    event_ref: str | None = None
+    text: str | None = None
+    after: str | None = None
+
+
+@dataclass
+class BatchDone:
+    count: int  # children handled in this batch (0: none left)
+    last: str | None = None  # the cursor for the next batch
+    skipped: int = 0  # children the step did not apply to (already closed, ended)
+
+
+@dataclass
+class FanOutResult:
+    step: MajorStepResult
+    done: int = 0  # children handled
