@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import docs, errors, observability, openapi
 from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
-from api.pages import console, login, portal
+from api.pages import console, console_events, login, portal
 from api.rate_limit import RateLimits
 from api.routes import cases, events, health, itsm, major_cases, metrics, tokens, work_orders
 from api.routes.catalog import (
@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
     ):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (login, console, portal):
+    for module in (login, console, portal, console_events):
         app.include_router(module.router)
     # Last: its middleware wraps BodyLimit (whose refusals are timed too), its route comes
     # after the busy ones.

@@ -330,3 +330,15 @@ async def test_linked_cases_resolve_with_their_major_case(live, sessions, instal
     assert view["resolution"] is None
     assert (await live.get(f"{V1}/cases/{one['id']}")).json()["resolution"] == "Fixed at the source"
     assert_problem(await act(live, major["id"], "resolve", resolution="again"), 409)
+
+
+async def test_the_console_lists_events_with_their_progress(live, install_base):
+    done = await posted(live, install_base)
+    page = await live.get("/console/events")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert done["major_case_number"] in html and "Router X firmware crash" in html
+    assert "opened 3 / 3 (100%)" in html and "notified 3 / 3 (100%)" in html
+    assert "resolved 0 / 3 (0%)" in html
+    as_contact = await mint(live, "contact", install_base["ada"].id)
+    assert (await live.get("/console/events", headers=as_contact)).status_code == 403
