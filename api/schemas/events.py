@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.schemas.cases import Subject, Text
+from api.schemas.cases import Subject
+from api.schemas.catalog import text
 from api.schemas.strict import StrictInput
 
 Key = Annotated[
@@ -21,7 +22,9 @@ ExternalId = Annotated[
         strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
 ]
-Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Location = text(300)
+QueueName = text(80)
+LongText = text(20_000)  # no NUL: PostgreSQL refuses it, so it stays a 422
 MAX_ASSETS = 10_000
 
 
@@ -53,7 +56,7 @@ class MonitoringEventCreate(StrictInput):
         default_factory=list, max_length=MAX_ASSETS, description="Or exactly these assets"
     )
     location: Location | None = Field(None, description="Only assets whose location contains it")
-    queue: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = Field(
+    queue: QueueName | None = Field(
         None, description="The major case's queue (its children follow it); default: intake's"
     )
 
@@ -96,7 +99,7 @@ class EventClear(StrictInput):
         }
     )
 
-    resolution: Text | None = Field(None, description='Default: "Cleared: <summary>"')
+    resolution: LongText | None = Field(None, description='Default: "Cleared: <summary>"')
 
 
 class ChildrenLink(StrictInput):
@@ -123,4 +126,4 @@ class BroadcastBody(StrictInput):
         json_schema_extra={"examples": [{"body": "Engineers are on site; next update at 14:00."}]}
     )
 
-    body: Text
+    body: LongText

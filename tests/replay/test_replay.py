@@ -37,6 +37,8 @@ PATHS = {
     "policy_change",
     "continue_as_new",
     "continue_as_new_first_run",
+    "major_broadcast",
+    "major_resolve",
 }
 
 
