@@ -33,7 +33,7 @@ from models.events import Event, EventCustomer
 from workflows.actions import Action, ActionResult, ResolveInput
 from workflows.case import CaseWorkflow
 from workflows.case_data import CaseInput
-from workflows.fan_out_types import BatchDone, FanOutBatch, MajorStep, MajorStepResult
+from workflows.fan_out_types import BatchDone, FanOutBatch, FanOutTarget, MajorStepResult
 from workflows.types import NewCase, Opened, WhenOpened
 from workflows.vocabulary import ACTIVE, INVALID, NOT_ALLOWED, Channel, FanOutKind, Role
 
@@ -127,7 +127,7 @@ class MajorCaseActivities:
     # ----- the major case's own step ----------------------------------------------------
 
     @activity.defn(name="major_case_step")
-    async def major_case_step(self, arg: MajorStep) -> MajorStepResult:
+    async def major_case_step(self, arg: FanOutTarget) -> MajorStepResult:
         match arg.kind:
             case FanOutKind.OPEN:
                 return await self._open_major(arg)
@@ -140,7 +140,7 @@ class MajorCaseActivities:
             case _:
                 return await self._record_broadcast(arg)
 
-    async def _open_major(self, arg: MajorStep) -> MajorStepResult:
+    async def _open_major(self, arg: FanOutTarget) -> MajorStepResult:
         async with transaction(self.deps.sessions) as db:
             event = await db.get(Event, uuid.UUID(arg.event_ref or ""))
         if event is None:
@@ -174,7 +174,7 @@ class MajorCaseActivities:
             return refused(err)
         return MajorStepResult(True, state=opened.state)
 
-    async def _record_broadcast(self, arg: MajorStep) -> MajorStepResult:
+    async def _record_broadcast(self, arg: FanOutTarget) -> MajorStepResult:
         async with transaction(self.deps.sessions) as db:
             await event_once(
                 db,

@@ -4,12 +4,13 @@ Workflows import this module, never the activity implementations (which do I/O).
 """
 
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.fan_out_types import BatchDone, FanOutBatch, MajorStep, MajorStepResult
+from workflows.fan_out_types import BatchDone, FanOutBatch, FanOutTarget, MajorStepResult
 from workflows.types import (
     AffectedCases,
     CreateWorkOrderInput,
@@ -132,6 +133,8 @@ async def deliver_incident(arg: DeliverIncidentInput) -> IncidentDelivered:
 
 # ----- a major case's fan-out (workflows/fan_out.py) --------------------------------------
 
+_T = TypeVar("_T")
+
 # A batch starts or updates up to FAN_OUT_BATCH workflows; it heartbeats as it goes, so a
 # worker killed mid-batch is noticed within the heartbeat timeout and the batch runs again
 # (every start and update in it has a deterministic id: the rerun duplicates nothing).
@@ -145,23 +148,21 @@ FAN_OUT_RETRY = RetryPolicy(
 )
 
 
-async def major_case_step(arg: MajorStep) -> MajorStepResult:
+async def _fan_out(name: str, arg: object, result_type: type[_T]) -> _T:
+    """A fan-out step: an activity task of its own that heartbeats as it goes."""
     return await workflow.execute_activity(
-        "major_case_step",
+        name,
         arg,
-        result_type=MajorStepResult,
+        result_type=result_type,
         start_to_close_timeout=FAN_OUT_TIMEOUT,
         heartbeat_timeout=FAN_OUT_HEARTBEAT,
         retry_policy=FAN_OUT_RETRY,
     )
+
+
+async def major_case_step(arg: FanOutTarget) -> MajorStepResult:
+    return await _fan_out("major_case_step", arg, MajorStepResult)
 
 
 async def fan_out_batch(arg: FanOutBatch) -> BatchDone:
-    return await workflow.execute_activity(
-        "fan_out_batch",
-        arg,
-        result_type=BatchDone,
-        start_to_close_timeout=FAN_OUT_TIMEOUT,
-        heartbeat_timeout=FAN_OUT_HEARTBEAT,
-        retry_policy=FAN_OUT_RETRY,
-    )
+    return await _fan_out("fan_out_batch", arg, BatchDone)

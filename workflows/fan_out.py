@@ -33,7 +33,6 @@ from workflows.fan_out_types import (
     FanOutBatch,
     FanOutInput,
     FanOutResult,
-    MajorStep,
     MajorStepResult,
     WhenStepped,
 )
@@ -52,35 +51,14 @@ class MajorCaseFanOutWorkflow:
     async def run(self, arg: FanOutInput) -> FanOutResult:
         self.step, self.done = arg.step, arg.done
         if self.step is None:
-            self.step = await calls.major_case_step(
-                MajorStep(
-                    kind=arg.kind,
-                    major_case_id=arg.major_case_id,
-                    major_number=arg.major_number,
-                    fan_out_id=arg.fan_out_id,
-                    event_ref=arg.event_ref,
-                    text=arg.text,
-                    actor_role=arg.actor_role,
-                    actor_id=arg.actor_id,
-                )
-            )
+            self.step = await calls.major_case_step(arg.target())
         if not self.step.ok:  # the major case refused (say, resolved already): no fan-out
             await workflow.wait_condition(workflow.all_handlers_finished)
             return FanOutResult(self.step)
         after, batches = arg.after, 0
         while True:
-            got = await calls.fan_out_batch(
-                FanOutBatch(
-                    kind=arg.kind,
-                    major_case_id=arg.major_case_id,
-                    major_number=arg.major_number,
-                    fan_out_id=arg.fan_out_id,
-                    limit=FAN_OUT_BATCH,
-                    event_ref=arg.event_ref,
-                    text=arg.text,
-                    after=after,
-                )
-            )
+            batch = FanOutBatch(**vars(arg.target()), limit=FAN_OUT_BATCH, after=after)
+            got = await calls.fan_out_batch(batch)
             if got.count == 0:
                 break
             after, self.done, batches = got.last, self.done + got.count, batches + 1

@@ -3,7 +3,7 @@
 Ids and cursors only: bodies stay small, and the customer rows live in PostgreSQL.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from workflows.vocabulary import Role
 
@@ -18,8 +18,10 @@ class MajorStepResult:
     message: str | None = None
 
 
-@dataclass
-class FanOutInput:
+@dataclass(kw_only=True)
+class FanOutTarget:
+    """What a fan-out does and to which major case: the major case's own step takes this."""
+
     kind: str  # FanOutKind
     major_case_id: str
     major_number: str
@@ -28,41 +30,30 @@ class FanOutInput:
     text: str | None = None  # RESOLVE: the resolution; BROADCAST: the message
     actor_role: str = Role.SYSTEM
     actor_id: str | None = None
+
+
+@dataclass(kw_only=True)
+class FanOutInput(FanOutTarget):
     # Carried across continue-as-new: where the previous run stopped, and what it did.
     after: str | None = None
     done: int = 0
     step: MajorStepResult | None = None
 
+    def target(self) -> FanOutTarget:
+        return FanOutTarget(**{f.name: getattr(self, f.name) for f in fields(FanOutTarget)})
+
+
+@dataclass(kw_only=True)
+class FanOutBatch(FanOutTarget):
+    """One batch: the next `limit` children after `after`, in a stable order."""
+
+    limit: int
+    after: str | None = None
+
 
 @dataclass
 class WhenStepped:
     """The `major_step` update's input: it waits for the major case's own step."""
-
-
-@dataclass
-class MajorStep:
-    kind: str
-    major_case_id: str
-    major_number: str
-    fan_out_id: str
-    event_ref: str | None = None
-    text: str | None = None
-    actor_role: str = Role.SYSTEM
-    actor_id: str | None = None
-
-
-@dataclass
-class FanOutBatch:
-    """One batch: the next `limit` children after `after`, in a stable order."""
-
-    kind: str
-    major_case_id: str
-    major_number: str
-    fan_out_id: str
-    limit: int
-    event_ref: str | None = None
-    text: str | None = None
-    after: str | None = None
 
 
 @dataclass

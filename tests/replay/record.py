@@ -390,7 +390,13 @@ async def major_case(w: World) -> dict[str, str]:
         ("major_resolve", FanOutKind.RESOLVE, "Fixed upstream."),
     ):
         fan_out_id = f"{kind}-{major.id}-recorded"
-        arg = FanOutInput(kind, str(major.id), major.number, fan_out_id, text=words)
+        arg = FanOutInput(
+            kind=kind,
+            major_case_id=str(major.id),
+            major_number=major.number,
+            fan_out_id=fan_out_id,
+            text=words,
+        )
         handle = await w.client.start_workflow(
             MajorCaseFanOutWorkflow.run, arg, id=fan_out_id, task_queue=w.tq
         )
