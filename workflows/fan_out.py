@@ -56,13 +56,14 @@ class MajorCaseFanOutWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
             return FanOutResult(self.step)
         after, batches = arg.after, 0
+        size, per_run = arg.batch or FAN_OUT_BATCH, arg.batches_per_run or BATCHES_PER_RUN
         while True:
-            batch = FanOutBatch(**vars(arg.target()), limit=FAN_OUT_BATCH, after=after)
+            batch = FanOutBatch(**vars(arg.target()), limit=size, after=after)
             got = await calls.fan_out_batch(batch)
             if got.count == 0:
                 break
             after, self.done, batches = got.last, self.done + got.count, batches + 1
-            if batches >= BATCHES_PER_RUN or workflow.info().is_continue_as_new_suggested():
+            if batches >= per_run or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     dataclasses.replace(arg, after=after, done=self.done, step=self.step)

@@ -38,6 +38,9 @@ class FanOutInput(FanOutTarget):
     after: str | None = None
     done: int = 0
     step: MajorStepResult | None = None
+    # 0: the defaults (workflows/fan_out.py); tests set them low to cross continue-as-new.
+    batch: int = 0
+    batches_per_run: int = 0
 
     def target(self) -> FanOutTarget:
         return FanOutTarget(**{f.name: getattr(self, f.name) for f in fields(FanOutTarget)})
