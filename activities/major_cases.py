@@ -7,12 +7,13 @@ fan-out's id; a broadcast's timeline event and outbox row are keyed by the fan-o
 """
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.client import (
@@ -35,14 +36,16 @@ from workflows.case import CaseWorkflow
 from workflows.case_data import CaseInput
 from workflows.fan_out_types import BatchDone, FanOutBatch, FanOutTarget, MajorStepResult
 from workflows.types import NewCase, Opened, WhenOpened
-from workflows.vocabulary import ACTIVE, INVALID, NOT_ALLOWED, Channel, FanOutKind, Role
+from workflows.vocabulary import ACTIVE, INVALID, NOT_ALLOWED, CaseState, Channel, FanOutKind, Role
 
 # Starts or updates in flight at once within a batch: enough to keep the server busy, few
 # enough not to crowd out the cases' own workflow tasks on a small machine.
 CONCURRENCY = 32
 MAX_LISTED_ASSETS = 20  # the child's description names at most this many assets
 BROADCAST_EVENT = "broadcast"
-HEARTBEAT_EVERY = 3.0  # seconds, while waiting on another workflow
+HEARTBEAT_EVERY = 3.0  # seconds, while waiting on another workflow or the children
+STALL_SECONDS = 120.0
+UPDATE_RPC_TIMEOUT = timedelta(seconds=15)
 
 
 def case_workflow_id(number: str) -> str:
@@ -109,7 +112,13 @@ async def resolve(
     arg = ResolveInput(resolution=text, actor_role=actor[0], actor_id=actor[1])
     try:
         got = await handle.execute_update(
-            str(Action.RESOLVE), arg, id=update_id, result_type=ActionResult
+            str(Action.RESOLVE),
+            arg,
+            id=update_id,
+            result_type=ActionResult,
+            # An answer that never comes (a lost long-poll) fails the batch, whose retry
+            # sends the same update id: the case applies it once and answers again.
+            rpc_timeout=UPDATE_RPC_TIMEOUT,
         )
     except WorkflowUpdateFailedError as err:
         return refused(err)
@@ -139,6 +148,40 @@ class MajorCaseActivities:
                 )
             case _:
                 return await self._record_broadcast(arg)
+
+    async def _all_opened(self, event_ref: str) -> None:
+        """Wait (heartbeating) until the event's fan-out has started every child and each
+        child's intake has written its row, so a clear or broadcast right after the post
+        reaches them all; a child that makes no progress for STALL_SECONDS is not waited for
+        (its intake failed for good: it has no row to reach)."""
+        await finished(activity.client(), open_fan_out_id(event_ref))
+        query = (
+            select(
+                func.count(EventCustomer.seq),
+                func.count(Case.id).filter(Case.state != CaseState.NEW),
+            )
+            .select_from(EventCustomer)
+            .outerjoin(Case, Case.id == EventCustomer.case_id)
+            .where(EventCustomer.event_ref == uuid.UUID(event_ref))
+        )
+        last, since = -1, time.monotonic()
+        while True:
+            async with transaction(self.deps.sessions) as db:
+                affected, opened = (await db.execute(query)).one()
+            if opened >= affected:
+                return
+            if opened != last:
+                last, since = opened, time.monotonic()
+            elif time.monotonic() - since > STALL_SECONDS:
+                activity.logger.warning(
+                    "event %s: %d of %d children never opened",
+                    event_ref,
+                    affected - opened,
+                    affected,
+                )
+                return
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY)
 
     async def _open_major(self, arg: FanOutTarget) -> MajorStepResult:
         async with transaction(self.deps.sessions) as db:
@@ -194,6 +237,8 @@ class MajorCaseActivities:
 
     @activity.defn(name="fan_out_batch")
     async def fan_out_batch(self, arg: FanOutBatch) -> BatchDone:
+        if arg.kind != FanOutKind.OPEN and arg.event_ref and arg.after is None:
+            await self._all_opened(arg.event_ref)  # an event's children first, all of them
         match arg.kind:
             case FanOutKind.OPEN:
                 return await self._open_children(arg)

@@ -55,6 +55,13 @@ async def is_major(db, case_id: uuid.UUID) -> bool:
     return bool((await db.execute(select(child | event))).scalar())
 
 
+async def event_of(db, case_id: uuid.UUID) -> str | None:
+    """The id of the event whose major case this is, if it is one."""
+    found = await db.execute(select(Event.id).where(Event.major_case_id == case_id))
+    event_ref = found.scalar()
+    return str(event_ref) if event_ref else None
+
+
 async def task_queue_of(client: Client, workflow_id: str) -> str:
     """The task queue a running workflow is on (its fan-out runs on the same workers)."""
     described = await client.workflow_service.describe_workflow_execution(
@@ -125,6 +132,7 @@ async def resolve_together(
 ) -> None:
     """Resolve a major case and then every child still new, open or awaiting_info with its
     resolution (each child's own `resolve`: its reopen window then runs on its own)."""
+    event_ref = await event_of(db, case_id)
     await db.rollback()
     fan_out_id = f"major-{case_id}-{update_id}"
     step = await fan_out(
@@ -135,6 +143,7 @@ async def resolve_together(
             major_case_id=str(case_id),
             major_number=workflow_id.removeprefix("case-"),
             fan_out_id=fan_out_id,
+            event_ref=event_ref,
             text=arg.resolution,
             actor_role=arg.actor_role,
             actor_id=arg.actor_id,
@@ -156,6 +165,7 @@ async def broadcast(
     require(who, *LINKERS)
     case = await major_case(db, who, case_id)
     workflow_id, number = case.workflow_id, case.number
+    event_ref = await event_of(db, case_id)
     await db.rollback()
     fan_out_id = f"broadcast-{case_id}-{request_id(case_id, 'broadcast', idempotency_key)}"
     step = await fan_out(
@@ -166,6 +176,7 @@ async def broadcast(
             major_case_id=str(case_id),
             major_number=number,
             fan_out_id=fan_out_id,
+            event_ref=event_ref,
             text=body,
             actor_role=who.role,
             actor_id=str(who.subject_id) if who.subject_id else None,

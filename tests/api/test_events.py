@@ -342,3 +342,12 @@ async def test_the_console_lists_events_with_their_progress(live, install_base):
     assert "resolved 0 / 3 (0%)" in html
     as_contact = await mint(live, "contact", install_base["ada"].id)
     assert (await live.get("/console/events", headers=as_contact)).status_code == 403
+
+
+async def test_a_clear_right_after_the_post_resolves_every_child(live, sessions, install_base):
+    r = await live.post(f"{V1}/events", json=outage(install_base["router"]))
+    assert r.status_code == 201, r.text
+    cleared = await live.post(f"{V1}/events/{r.json()['id']}/clear")  # children still opening
+    assert cleared.status_code == 200, cleared.text
+    done = await progress(live, r.json()["id"], lambda v: v["resolved"] == 3)
+    assert (done["affected"], done["opened"]) == (3, 3)
