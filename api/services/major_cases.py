@@ -121,6 +121,37 @@ async def major_case(db, who: Principal, case_id: uuid.UUID) -> Case:
     return case
 
 
+async def on_major(
+    db,
+    client: Client,
+    case_id: uuid.UUID,
+    workflow_id: str,
+    kind: FanOutKind,
+    fan_out_id: str,
+    text: str | None,
+    actor: tuple[str, str | None],
+) -> None:
+    """Run a fan-out on a case made major (or an event's major case): its own step answered
+    here (a refusal as 409/422), the children's in batches after."""
+    event_ref = await event_of(db, case_id)
+    await db.rollback()  # hold no connection while the workflows work
+    step = await fan_out(
+        client,
+        await task_queue_of(client, workflow_id),
+        FanOutInput(
+            kind=kind,
+            major_case_id=str(case_id),
+            major_number=workflow_id.removeprefix("case-"),
+            fan_out_id=fan_out_id,
+            event_ref=event_ref,
+            text=text,
+            actor_role=actor[0],
+            actor_id=actor[1],
+        ),
+    )
+    refusal(step)
+
+
 async def resolve_together(
     *,
     db,
@@ -132,24 +163,11 @@ async def resolve_together(
 ) -> None:
     """Resolve a major case and then every child still new, open or awaiting_info with its
     resolution (each child's own `resolve`: its reopen window then runs on its own)."""
-    event_ref = await event_of(db, case_id)
-    await db.rollback()
     fan_out_id = f"major-{case_id}-{update_id}"
-    step = await fan_out(
-        client,
-        await task_queue_of(client, workflow_id),
-        FanOutInput(
-            kind=FanOutKind.RESOLVE,
-            major_case_id=str(case_id),
-            major_number=workflow_id.removeprefix("case-"),
-            fan_out_id=fan_out_id,
-            event_ref=event_ref,
-            text=arg.resolution,
-            actor_role=arg.actor_role,
-            actor_id=arg.actor_id,
-        ),
+    actor = (arg.actor_role, arg.actor_id)
+    await on_major(
+        db, client, case_id, workflow_id, FanOutKind.RESOLVE, fan_out_id, arg.resolution, actor
     )
-    refusal(step)
 
 
 async def broadcast(
@@ -164,25 +182,11 @@ async def broadcast(
     """Tell every child's customer once; the answer is the major case's view."""
     require(who, *LINKERS)
     case = await major_case(db, who, case_id)
-    workflow_id, number = case.workflow_id, case.number
-    event_ref = await event_of(db, case_id)
-    await db.rollback()
     fan_out_id = f"broadcast-{case_id}-{request_id(case_id, 'broadcast', idempotency_key)}"
-    step = await fan_out(
-        client,
-        await task_queue_of(client, workflow_id),
-        FanOutInput(
-            kind=FanOutKind.BROADCAST,
-            major_case_id=str(case_id),
-            major_number=number,
-            fan_out_id=fan_out_id,
-            event_ref=event_ref,
-            text=body,
-            actor_role=who.role,
-            actor_id=str(who.subject_id) if who.subject_id else None,
-        ),
+    actor = (who.role, str(who.subject_id) if who.subject_id else None)
+    await on_major(
+        db, client, case_id, case.workflow_id, FanOutKind.BROADCAST, fan_out_id, body, actor
     )
-    refusal(step)
     return await cases.get(db=db, who=who, case_id=case_id)
 
 
