@@ -6,8 +6,8 @@
 
 Order: intake, actions (acts on the cases intake opened), timers, hold (tops the open cases
 up within what is left of the time budget), reads (inserts the synthetic rows last, so no
-other bench sees them), proactive (`python -m bench.proactive`: events over 1,000 and
-10,000 customers; BENCH_PROACTIVE_SIZES changes them). Prints each bench's table, then the
+other bench sees them), proactive (an event over 1,000 customers here; `python -m bench.proactive`
+alone adds 10,000; BENCH_PROACTIVE_SIZES changes them). Prints each bench's table, then the
 whole result as one JSON line.
 """
 
