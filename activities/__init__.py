@@ -4,6 +4,7 @@ from activities.deps import Deps
 from activities.field_service import FieldServiceActivities
 from activities.intake import SlaActivities
 from activities.itsm import ItsmActivities
+from activities.major_cases import MajorCaseActivities
 from activities.merge import MergeActivities
 from activities.opening import OpeningActivities
 from activities.record import RecordActivities
@@ -19,6 +20,7 @@ def all_activities(deps: Deps) -> list:
     itsm = ItsmActivities(deps)
     opening = OpeningActivities(deps)
     scheduled = ScheduledActivities(deps)
+    major = MajorCaseActivities(deps)
     return [
         slas.default_slas,
         slas.find_cases_using,
@@ -37,4 +39,6 @@ def all_activities(deps: Deps) -> list:
         scheduled.find_expiring_entitlements,
         scheduled.open_expiry_cases,
         scheduled.record_scheduled_run,
+        major.major_case_step,
+        major.fan_out_batch,
     ]

@@ -43,6 +43,7 @@ TEMPLATE_KINDS: tuple[str, ...] = (
     "work_order_cancelled",
     "incident_update",
     "step_failed",
+    "broadcast",  # an update on a major case, to every affected customer
 )
 # Kinds about a person, not a case (no `case` in their context).
 PERSONAL_KINDS: tuple[str, ...] = ("sign_in_link",)

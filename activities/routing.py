@@ -60,7 +60,7 @@ _QUEUED_CASE = (
         Case.required_skills,
     )
     .where(Case.id == bindparam("case"))
-    .with_for_update()
+    .with_for_update(key_share=True)
 )
 _AGENT_STATE = select(Agent.status, Agent.capacity).where(Agent.id == bindparam("agent"))
 _WAITING = (
@@ -72,7 +72,9 @@ _WAITING = (
     )
     .order_by(Case.priority, Case.created_at)
     .limit(BATCH)
-    .with_for_update()
+    # NO KEY: a child case's insert holds KEY SHARE on its waiting major case (the foreign
+    # key) while it waits for the routing lock; FOR UPDATE here would deadlock with it.
+    .with_for_update(key_share=True)
 )
 _AVAILABLE = select(
     Agent.id,

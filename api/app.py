@@ -11,15 +11,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import docs, errors, observability, openapi
 from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
-from api.pages import account, console, login, partner, portal, portal_open
+from api.pages import account, console, console_events, login, partner, portal, portal_open
 from api.rate_limit import RateLimits
 from api.routes import (
     cases,
     data_debt,
+    events,
     health,
     inbound_mail,
     itsm,
     maintenance_plans,
+    major_cases,
     metrics,
     sessions,
     tokens,
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     # Requests try the routes in this order (no two routers share a path): the busiest first.
     for module in (
+        major_cases,  # before cases: its broadcast path is a case action's
         cases,
         tokens,
         sla,
@@ -138,9 +141,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions,
         inbound_mail,
         maintenance_plans,
+        events,
     ):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (login, console, portal, partner, account):
+    for module in (login, console, portal, partner, account, console_events):
         app.include_router(module.router)
     app.include_router(portal_open.router)
     # Last: its middleware wraps BodyLimit (whose refusals are timed too), its route comes

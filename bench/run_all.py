@@ -6,7 +6,9 @@
 
 Order: intake, actions (acts on the cases intake opened), timers, hold (tops the open cases
 up within what is left of the time budget), reads (inserts the synthetic rows last, so no
-other bench sees them). Prints each bench's table, then the whole result as one JSON line.
+other bench sees them), proactive (an event over 1,000 customers here; `python -m bench.proactive`
+alone adds 10,000; BENCH_PROACTIVE_SIZES changes them). Prints each bench's table, then the
+whole result as one JSON line.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from bench.common import TABLE_HEADER, dumps, log, machine, print_table
 
-ORDER = ("intake", "actions", "timers", "hold", "reads")
+ORDER = ("intake", "actions", "timers", "hold", "reads", "proactive")
 RESULTS = Path(__file__).resolve().parent / "results"
 # Seconds kept back for the reads bench (1M synthetic rows, vacuum, measuring) and teardown.
 # What reads needs after hold (1M rows in ~30 s, then the measuring; 41-62 s measured).

@@ -28,6 +28,7 @@ from casework.logging import configure as configure_logging
 from casework.settings import Settings, get_settings
 from models.db import libpq_url, make_engine, make_session_factory
 from workflows.case import CaseWorkflow
+from workflows.fan_out import MajorCaseFanOutWorkflow
 from workflows.merge import CustomerMergeWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
@@ -44,6 +45,7 @@ WORKFLOWS = [
     CustomerMergeWorkflow,
     MaintenanceRunWorkflow,
     EntitlementExpiryWorkflow,
+    MajorCaseFanOutWorkflow,
 ]
 log = logging.getLogger("casework.worker")
 # On shutdown, running steps get this long to finish before they are cancelled; a step that

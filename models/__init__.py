@@ -4,6 +4,7 @@ from models import (  # noqa: F401
     auth,
     cases,
     customers,
+    events,
     field_service,
     itsm,
     knowledge,

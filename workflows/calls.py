@@ -4,12 +4,14 @@ Workflows import this module, never the activity implementations (which do I/O).
 """
 
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.customer_merge import MergeInput, MergeResult
+from workflows.fan_out_types import BatchDone, FanOutBatch, FanOutTarget, MajorStepResult
 from workflows.scheduled_types import DuePage, DueQuery, OpenDue, OpenedDue, RunRecord, RunSummary
 from workflows.types import (
     AffectedCases,
@@ -150,3 +152,40 @@ async def open_due(name: str, arg: OpenDue) -> OpenedDue:
 
 async def record_scheduled_run(arg: RunRecord) -> RunSummary:
     return await _remote("record_scheduled_run", arg, RunSummary, DB_TIMEOUT, DB_RETRY)
+
+
+# ----- a major case's fan-out (workflows/fan_out.py) --------------------------------------
+
+_T = TypeVar("_T")
+
+# A batch starts or updates up to FAN_OUT_BATCH workflows; it heartbeats as it goes, so a
+# worker killed mid-batch is noticed within the heartbeat timeout and the batch runs again
+# (every start and update in it has a deterministic id: the rerun duplicates nothing).
+FAN_OUT_TIMEOUT = timedelta(minutes=10)
+FAN_OUT_HEARTBEAT = timedelta(seconds=10)
+FAN_OUT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=50,
+)
+
+
+async def _fan_out(name: str, arg: object, result_type: type[_T]) -> _T:
+    """A fan-out step: an activity task of its own that heartbeats as it goes."""
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=FAN_OUT_TIMEOUT,
+        heartbeat_timeout=FAN_OUT_HEARTBEAT,
+        retry_policy=FAN_OUT_RETRY,
+    )
+
+
+async def major_case_step(arg: FanOutTarget) -> MajorStepResult:
+    return await _fan_out("major_case_step", arg, MajorStepResult)
+
+
+async def fan_out_batch(arg: FanOutBatch) -> BatchDone:
+    return await _fan_out("fan_out_batch", arg, BatchDone)

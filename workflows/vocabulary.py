@@ -110,3 +110,11 @@ class MergeKind(StrEnum):
 
     ACCOUNT = "account"
     CONTACT = "contact"
+
+
+class FanOutKind(StrEnum):
+    """What a major case's fan-out does to each child (workflows/fan_out.py)."""
+
+    OPEN = "open"  # an event: open the major case, then a child case per affected customer
+    RESOLVE = "resolve"  # resolve the major case, then every still-active child with it
+    BROADCAST = "broadcast"  # tell every child's customer once (notification + timeline)

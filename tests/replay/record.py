@@ -34,6 +34,8 @@ from tests.workflows.field_helpers import technician, wait_work_order, wo_act
 from tests.workflows.helpers import act, described, open_for, wait_row
 from workflows.case import CaseWorkflow
 from workflows.customer_merge import MergeInput
+from workflows.fan_out import MajorCaseFanOutWorkflow
+from workflows.fan_out_types import FanOutInput
 from workflows.merge import CustomerMergeWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
@@ -48,6 +50,7 @@ from workflows.types import (
 )
 from workflows.vocabulary import INVALID as INVALID_ACTION
 from workflows.vocabulary import NOT_ALLOWED as ACTION_NOT_ALLOWED
+from workflows.vocabulary import FanOutKind
 
 HISTORIES = Path(__file__).parent / "histories"
 TEST_SERVER = Path(sys.prefix) / "bin" / "temporal-test-server"
@@ -437,6 +440,41 @@ async def maintenance_run(w: World) -> dict[str, str]:
     return {"maintenance_run": wf_id}
 
 
+async def major_case(w: World) -> dict[str, str]:
+    """A major case with two children: a broadcast to them, then the major case resolved
+    and its children with it (MajorCaseFanOutWorkflow, its two kinds over case updates)."""
+    major = await w.open_case()
+    children = [await w.open_case() for _ in range(2)]
+    async with w.sessions() as db, db.begin():
+        ids = [c.id for c in children]
+        await db.execute(update(Case).where(Case.id.in_(ids)).values(parent_case_id=major.id))
+    ran = {}
+    for name, kind, words in (
+        ("major_broadcast", FanOutKind.BROADCAST, "Engineers are on site."),
+        ("major_resolve", FanOutKind.RESOLVE, "Fixed upstream."),
+    ):
+        fan_out_id = f"{kind}-{major.id}-recorded"
+        arg = FanOutInput(
+            kind=kind,
+            major_case_id=str(major.id),
+            major_number=major.number,
+            fan_out_id=fan_out_id,
+            text=words,
+        )
+        handle = await w.client.start_workflow(
+            MajorCaseFanOutWorkflow.run, arg, id=fan_out_id, task_queue=w.tq
+        )
+        # Not handle.result(): it would let time run on (see `dispatch`).
+        for _ in range(300):
+            if (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED:
+                break
+            await asyncio.sleep(0.05)
+        ran[name] = handle.id
+    for case in (major, *children):
+        await wait_row(w.sessions, case.id, lambda c: c.state == "resolved")
+    return ran
+
+
 # name of the path -> (how it runs, capacity of its one agent)
 PATHS: dict[str, tuple[Scenario, int]] = {
     "accept": (accept, 5),
@@ -458,6 +496,7 @@ PATHS: dict[str, tuple[Scenario, int]] = {
     "customer_merge": (customer_merge, 5),
     "assign_partner": (assign_partner, 5),
     "maintenance_run": (maintenance_run, 5),
+    "major_case": (major_case, 5),
 }
 
 

@@ -41,6 +41,8 @@ PATHS = {
     "customer_merge_workflow",
     "assign_partner",
     "maintenance_run",
+    "major_broadcast",
+    "major_resolve",
 }
 
 
