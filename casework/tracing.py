@@ -3,6 +3,7 @@ Temporal SDK's TracingInterceptor (client and worker), FastAPI's requests and SQ
 statements, all on one tracer provider, so a request's trace goes on through its workflow
 into the workflow's activities (the interceptor carries the context in Temporal headers)."""
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,9 @@ class Tracing:
 
 def tracing(service: str, processor: SpanProcessor) -> Tracing:
     """Tracing whose spans go to `processor` (tests: a simple one on an in-memory exporter)."""
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
+    # Resource.create lets given attributes win over OTEL_SERVICE_NAME: ours is the default.
+    name = os.environ.get("OTEL_SERVICE_NAME") or service
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}))
     provider.add_span_processor(processor)
     return Tracing(provider)
 
