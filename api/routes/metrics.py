@@ -26,6 +26,9 @@ async def first_time_fix(
     since: schemas.Edge | None = None,
     until: schemas.Edge | None = None,
 ):
+    """Of the work orders completed in the window [since, until) (default: the 8 weeks before
+    now), those fixed, and those fixed the first time (no later work order on the same case and
+    asset within 30 days). Supervisors and agents."""
     require(who, *metrics.READERS)
     if since and until and until <= since:
         raise Problem(422, "until must be after since", errors=[{"loc": ["query", "until"]}])
@@ -57,7 +60,13 @@ def windowed(path: str, measure, model, summary: str, options=no_options) -> Non
 
     endpoint.__name__ = path.replace("-", "_")
     router.add_api_route(
-        f"/metrics/{path}", endpoint, methods=["GET"], response_model=model, summary=summary
+        f"/metrics/{path}",
+        endpoint,
+        methods=["GET"],
+        response_model=model,
+        summary=summary,
+        description=f"{summary}, measured over the window [since, until) (RFC 3339 instants;"
+        " until defaults to now, since to 8 weeks before until). Supervisors and agents.",
     )
 
 
