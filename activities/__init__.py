@@ -7,6 +7,7 @@ from activities.deps import Deps
 from activities.field_service import FieldServiceActivities
 from activities.intake import SlaActivities
 from activities.itsm import ItsmActivities
+from activities.merge import MergeActivities
 from activities.opening import OpeningActivities
 from activities.record import RecordActivities
 from activities.routing import RoutingActivities
@@ -31,4 +32,5 @@ def all_activities(deps: Deps) -> list[Callable[..., Any]]:
         itsm.open_incident,
         itsm.deliver_incident,
         itsm.update_incident,
+        MergeActivities(deps).merge_customer,
     ]

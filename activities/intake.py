@@ -15,8 +15,9 @@ from activities import outbox
 from activities.db import event_once, set_case, transaction
 from activities.deps import Deps
 from activities.field_service import matching_rule, rule_request
+from activities.identity import resolve_customer
 from models.cases import Case, CaseEvent
-from models.customers import Account, AccountContact, Asset, Consumer, Contact
+from models.customers import Account, Asset
 from models.people import Queue
 from models.service import Entitlement, Schedule, SlaDefinition
 from workflows import sla
@@ -80,51 +81,6 @@ async def account_chain(db: AsyncSession, account_id: uuid.UUID | None) -> list[
             await db.execute(select(Account.parent_id).where(Account.id == account_id))
         ).scalar()
     return chain
-
-
-async def resolve_customer(db: AsyncSession, case: SimpleNamespace) -> None:
-    """Fill contact/account/consumer from what the case came with (contact id or an email)."""
-    if case.contact_id:
-        if case.account_id is None:
-            case.account_id = await primary_account(db, case.contact_id)
-        return
-    if case.consumer_id or not case.requester_email:
-        return
-    email = case.requester_email.strip().lower()
-    contact = (await db.execute(select(Contact).where(Contact.email == email))).scalar()
-    if contact:
-        case.contact_id = contact.id
-        case.account_id = await primary_account(db, contact.id)
-        case.requester_name = case.requester_name or contact.name
-        return
-    domain = email.rpartition("@")[2]
-    account = (
-        await db.execute(select(Account).where(Account.domains.contains([domain])).limit(1))
-    ).scalar()
-    name = case.requester_name or email.partition("@")[0]
-    if account:
-        contact = Contact(id=uuid.uuid4(), name=name, email=email)
-        db.add(contact)
-        await db.flush()
-        db.add(AccountContact(contact_id=contact.id, account_id=account.id, primary=True))
-        case.contact_id, case.account_id = contact.id, account.id
-        return
-    consumer = (await db.execute(select(Consumer).where(Consumer.email == email))).scalar()
-    if consumer is None:
-        consumer = Consumer(id=uuid.uuid4(), name=name, email=email, addresses=[])
-        db.add(consumer)
-        await db.flush()
-    case.consumer_id = consumer.id
-
-
-async def primary_account(db: AsyncSession, contact_id: uuid.UUID) -> uuid.UUID | None:
-    rows = await db.execute(
-        select(AccountContact.account_id)
-        .where(AccountContact.contact_id == contact_id)
-        .order_by(AccountContact.primary.desc())
-        .limit(1)
-    )
-    return rows.scalar()
 
 
 async def find_entitlement(db: AsyncSession, case: SimpleNamespace) -> Entitlement | None:

@@ -44,6 +44,8 @@ TEMPLATE_KINDS: tuple[str, ...] = (
     "incident_update",
     "step_failed",
 )
+# Kinds about a person, not a case (no `case` in their context).
+PERSONAL_KINDS: tuple[str, ...] = ("sign_in_link",)
 
 
 MAX_SUBJECT_LENGTH = 200
@@ -81,6 +83,7 @@ _RESERVED_HEADERS = frozenset(
         "MIME-Version",
         "Content-Type",
         "Content-Transfer-Encoding",
+        "Auto-Submitted",
     )
 )
 
@@ -115,7 +118,9 @@ class Renderer:
         )
 
     @staticmethod
-    def _normalise(context: dict[str, Any]) -> dict[str, Any]:
+    def _normalise(context: dict[str, Any], personal: bool = False) -> dict[str, Any]:
+        if personal:  # a sign-in link: no case to speak of
+            context = {"case": {"id": "", "number": "", "subject": ""}} | context
         missing = [k for k in _REQUIRED_CONTEXT_KEYS if k not in context]
         if missing:
             raise ValueError(f"notification context is missing {missing}")
@@ -143,9 +148,9 @@ class Renderer:
         return ctx
 
     def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
-        if kind not in TEMPLATE_KINDS:
+        if kind not in TEMPLATE_KINDS and kind not in PERSONAL_KINDS:
             raise ValueError(f"unknown notification kind {kind!r}")
-        ctx = self._normalise(context)
+        ctx = self._normalise(context, personal=kind in PERSONAL_KINDS)
         subject = self.env.get_template(f"email/{kind}.subject.txt").render(ctx)
         text = self.env.get_template(f"email/{kind}.txt").render(ctx)
         html = self.env.get_template(f"email/{kind}.html").render(ctx)
@@ -207,6 +212,9 @@ def build_message(
     msg["Subject"] = _header_text("Subject", _check_header("Subject", rendered.subject))  # type: ignore[assignment]
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = message_id
+    # RFC 3834: every mail of ours is automatic, so a well-behaved responder never answers it
+    # (and our own inbound mail ignores whatever answers anyway: api/mail/message.py).
+    msg["Auto-Submitted"] = "auto-generated"
     if reply_to is not None:
         msg["Reply-To"] = _address(_check_header("Reply-To", reply_to))
     for name, value in (headers or {}).items():

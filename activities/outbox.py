@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.cases import Case, Notification
 from models.customers import Consumer, Contact
+from models.participants import on_thread, thread_of
 from models.people import AccountTeamMember, Agent
 from workflows.vocabulary import Role
 
@@ -29,6 +30,9 @@ CASE_COLUMNS = (
     Case.reopen_window_ends_at,
     Case.sla,
 )
+# Customer mail that goes to the customer alone; the rest goes to the whole mail thread
+# (reply-all), answering the customer's last message.
+CUSTOMER_ALONE = ("csat_survey",)
 _ROWS = cast(Table, Notification.__table__)
 # Compiled once; each call binds its values.
 _ADD = insert(_ROWS).on_conflict_do_nothing(index_elements=["key"]).returning(_ROWS.c.id)
@@ -129,6 +133,14 @@ async def recipients(
             return [await customer_of(db, case)]
 
 
+def reply_all(
+    customer: list[tuple[str | None, str | None]], thread: list[str]
+) -> list[tuple[str | None, str | None]]:
+    """The customer, then everyone else on the case's mail `thread` (the To/Cc of their mail)."""
+    first = {(email or "").lower() for email, _ in customer}
+    return [*customer, *((email, None) for email in thread if email not in first)]
+
+
 async def enqueue_all(
     db: AsyncSession,
     *,
@@ -156,10 +168,15 @@ async def enqueue_all(
     if agent is None and case.assigned_agent_id:
         found = (await db.execute(_AGENT, {"id": case.assigned_agent_id})).first()
         agent = AgentRef(*found) if found else None
+    thread = None
     if recipient is not None:
         people = [recipient]
     else:
         people = await recipients(db, case, to, agent, escalation_email)
+        if to == "customer" and template not in CUSTOMER_ALONE:
+            on_it = await on_thread(db, case.id)
+            people = reply_all(people, on_it)
+            thread = await thread_of(db, case.id, on_it)
     ids: list[uuid.UUID] = []
     for email, name in (p for p in people if p[0]):
         context = {
@@ -170,6 +187,8 @@ async def enqueue_all(
             "agent": {"name": agent.name, "email": agent.email} if agent else None,
             "portal_url": portal_url,
         }
+        if thread is not None:
+            context["thread"] = thread
         row_id = uuid.uuid4()
         row_key = f"{key}:{len(ids)}" if ids else key
         values = {

@@ -47,6 +47,8 @@ def projection_values(p: CaseProjection) -> dict[str, Any]:
     }
     if p.queue is not None:
         values["queue"] = p.queue
+    if p.partner_account_id is not None:
+        values["partner_account_id"] = uuid.UUID(p.partner_account_id)
     if p.set_assignee:
         values["assigned_agent_id"] = (
             uuid.UUID(p.assigned_agent_id) if p.assigned_agent_id else None

@@ -36,6 +36,7 @@ from activities.db import event_once
 from activities.deps import Deps
 from activities.mailer import PermanentMailError, TransientMailError, build_message
 from models.cases import Notification
+from models.participants import bouncing
 
 log = logging.getLogger("casework.relay")
 
@@ -95,13 +96,17 @@ async def deliver(
             sender=deps.mailer.sender,
             recipient=row.recipient,
             message_id=row.message_id,
-            headers={"X-Casework-Case": row.context["case"]["number"]},
+            headers=case_header(row.context) | thread_headers(row.context.get("thread")),
         )
         # The try that the server accepted counts, though its own commit was lost.
         attempts = row.attempts + 1
         if accepted:
             await conn.execute(_MARK, _sent(nid, rendered.subject, attempts))
             return "sent"
+        # An address a bounce marked gets no more mail (until the contact's address changes).
+        if why := (await bouncing(db, [row.recipient])).get(row.recipient.lower()):
+            await _failed(conn, row, attempts, f"not sent: {row.recipient} bounces ({why})")
+            return "failed"
         try:
             await asyncio.to_thread(deps.mailer.send, message)
         except PermanentMailError as err:
@@ -129,6 +134,20 @@ async def deliver(
             await before_mark()
         await conn.execute(_MARK, _sent(nid, rendered.subject, attempts))
     return "sent"
+
+
+def case_header(context: dict[str, Any]) -> dict[str, str]:
+    """The case a mail is about, for mail filters; none for a mail about no case (sign-in)."""
+    number = (context.get("case") or {}).get("number")
+    return {"X-Casework-Case": str(number)} if number else {}
+
+
+def thread_headers(thread: dict[str, Any] | None) -> dict[str, str]:
+    """In-Reply-To and References that keep a reply in the customer's thread (set when the
+    row was written: the customer's last message then)."""
+    if not thread:
+        return {}
+    return {"In-Reply-To": thread["in_reply_to"], "References": " ".join(thread["references"])}
 
 
 def _sent(nid: uuid.UUID, subject: str, attempts: int) -> dict[str, Any]:

@@ -11,9 +11,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import docs, errors, observability, openapi
 from api.auth import PrincipalCache, ensure_admin_token
 from api.deps import TemporalConnector
-from api.pages import console, login, portal
+from api.pages import account, console, login, partner, portal, portal_open
 from api.rate_limit import RateLimits
-from api.routes import cases, health, itsm, metrics, tokens, work_orders
+from api.routes import (
+    cases,
+    data_debt,
+    health,
+    inbound_mail,
+    itsm,
+    metrics,
+    sessions,
+    tokens,
+    work_orders,
+)
 from api.routes.catalog import (
     accounts,
     agents,
@@ -41,16 +51,19 @@ log = logging.getLogger("casework.api")
 
 
 class BodyLimit:
-    """Refuse oversized bodies before anything reads them (plain ASGI: no task per request)."""
+    """Refuse oversized bodies before anything reads them (plain ASGI: no task per request).
+    `larger` gives some paths their own limit (inbound mail: CASEWORK_MAIL_MAX_BYTES)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, larger: dict[str, int] | None = None) -> None:
         self.app = app
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             length = Headers(scope=scope).get("content-length")
-            if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-                response = errors.problem_response(413, f"the body exceeds {MAX_BODY_BYTES} bytes")
+            limit = self.larger.get(scope["path"], MAX_BODY_BYTES)
+            if length and (not length.isdigit() or int(length) > limit):
+                response = errors.problem_response(413, f"the body exceeds {limit} bytes")
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -102,7 +115,7 @@ def create_app(settings: Settings | None = None, traced: Tracing | None = None) 
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, larger={f"/api/v1{inbound_mail.PATH}": settings.mail_max_bytes})
     errors.install(app)
     openapi.install(app)
     docs.install(app)
@@ -129,10 +142,14 @@ def create_app(settings: Settings | None = None, traced: Tracing | None = None) 
         field_service_rules,
         itsm,
         metrics,
+        data_debt,
+        sessions,
+        inbound_mail,
     ):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (login, console, portal):
+    for module in (login, console, portal, partner, account):
         app.include_router(module.router)
+    app.include_router(portal_open.router)
     # Last: its middleware wraps BodyLimit (whose refusals are timed too), its route comes
     # after the busy ones.
     observability.install(app)

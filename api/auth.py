@@ -1,4 +1,5 @@
-"""Who is calling: bearer tokens (or the page cookie) resolved to a role and a subject."""
+"""Who is calling: bearer tokens (API tokens) or the page cookie (a session of its own,
+api/services/sessions.py) resolved to a role and a subject."""
 
 import secrets
 import time
@@ -22,6 +23,7 @@ class Principal:
     role: str
     subject_id: uuid.UUID | None = None
     token_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None  # signed in through a browser session (the cookie)
 
     @property
     def is_staff(self) -> bool:

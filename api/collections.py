@@ -11,8 +11,12 @@ from api.schemas.catalog import Page
 from api.services.catalog.common import one
 
 
-def collection(router: APIRouter, path: str, model, read, tag: str, *, with_get: bool = True):
-    """Staff and integrations read the rows back, as `read` documents them."""
+def collection(
+    router: APIRouter, path: str, model, read, tag: str, *, with_get: bool = True, where=None
+):
+    """Staff and integrations read the rows back, as `read` documents them; `where` keeps
+    rows out of the list (GET by id still answers them)."""
+    query = select(model) if where is None else select(model).where(where)
 
     @router.get(
         f"/{path}",
@@ -23,7 +27,7 @@ def collection(router: APIRouter, path: str, model, read, tag: str, *, with_get:
         " as `cursor` for the next one. Staff and integrations.",
     )
     async def list_items(db: SessionDep, _: Reader, limit: LimitQ = 50, cursor: CursorQ = None):
-        return await read_page(db, select(model), model, limit, cursor, read.model_validate)
+        return await read_page(db, query, model, limit, cursor, read.model_validate)
 
     if with_get:
 

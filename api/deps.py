@@ -3,6 +3,7 @@ and every auth dependency (role checks for the API, the login check for the page
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -14,10 +15,12 @@ from temporalio.service import RetryConfig
 
 from api.auth import COOKIE, Principal, cached_principal, principal_for, require
 from api.errors import Problem, unavailable
+from api.services import sessions as web_sessions
 from api.services.people import person_name
 from casework import temporal, tracing
 from casework.settings import Settings
 from casework.tracing import Tracing
+from workflows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_fresh
 from workflows.vocabulary import Role
 
 log = logging.getLogger("casework.api")
@@ -102,16 +105,35 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def bearer(request: Request) -> str | None:
+    """The Authorization header's bearer token (an API token), if any."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get(COOKIE)
+    return None
+
+
+async def caller(request: Request, db: AsyncSession | None = None) -> Principal:
+    """The bearer token's principal, else the cookie's session's; 401 with neither. The two
+    never mix: a session's value is no API token, an API token no session."""
+    state = request.app.state
+    token = bearer(request)
+    if token is not None or COOKIE not in request.cookies:
+        if db is not None:
+            return await principal_for(db, token)
+        return await cached_principal(state.read_sessions, token, state.principals)
+    if db is not None:
+        who = await web_sessions.principal_of(db, request.cookies[COOKIE])
+    else:
+        async with state.read_sessions() as own:
+            who = await web_sessions.principal_of(own, request.cookies[COOKIE])
+    if who is None:
+        raise Problem(401, "the session is unknown, ended or expired; sign in again")
+    return who
 
 
 async def get_principal(request: Request) -> Principal:
-    state = request.app.state
-    return await cached_principal(state.read_sessions, bearer(request), state.principals)
+    return await caller(request)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -148,15 +170,14 @@ class LoginRequired(Exception):
 
 async def page_principal(request: Request) -> Principal:
     """The caller of a page (bearer header or cookie), with their name for the header."""
-    token = bearer(request)
     next_path = request.url.path if request.method == "GET" else None
     if request.method == "GET" and request.url.query:
         next_path = f"{next_path}?{request.url.query}"
-    if not token:
+    if bearer(request) is None and COOKIE not in request.cookies:
         raise LoginRequired(next_path)
     async with request.app.state.sessions() as db:
         try:
-            who = await principal_for(db, token)
+            who = await caller(request, db)
         except Problem as exc:
             raise LoginRequired(next_path) from exc
         request.state.who = who
@@ -165,3 +186,19 @@ async def page_principal(request: Request) -> Principal:
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+def check_signature(request: Request, raw: bytes, settings: Settings) -> None:
+    """401 unless an integration's body is signed (X-Casework-Signature, and the timestamp
+    when sent) with CASEWORK_WEBHOOK_SECRET; nothing to check when no secret is set."""
+    if not settings.webhook_secret:
+        return
+    refused = verify_fresh(
+        settings.webhook_secret,
+        raw,
+        request.headers.get(SIGNATURE_HEADER),
+        request.headers.get(TIMESTAMP_HEADER),
+        time.time(),
+    )
+    if refused:
+        raise Problem(401, refused)

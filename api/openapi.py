@@ -105,6 +105,15 @@ TAGS = [
         " first response, resolution, reopen rate, CSAT, backlog, first-time fix.",
     },
     {"name": "health", "description": "Liveness for load balancers and orchestrators."},
+    {
+        "name": "sessions",
+        "description": "Browser sessions: list your own (an admin: anyone's) and end one.",
+    },
+    {
+        "name": "reports",
+        "description": "Reports for the customer success team: the customer"
+        " record's data debt (unlinked and duplicate contacts).",
+    },
 ]
 
 

@@ -1,5 +1,6 @@
-"""Rate limits on the public and customer-facing endpoints: sign-in, and customers opening
-cases (API and portal); over the limit a request gets 429 with Retry-After."""
+"""Rate limits on the public and customer-facing endpoints: sign-in (per client, and links per
+address), customers opening cases (API and portal), inbound mail; over the limit a request
+gets 429 with Retry-After."""
 
 import math
 import time
@@ -60,6 +61,8 @@ class RateLimits:
         self.login = Limiter(settings.rate_limit_login)
         self.open_case_client = Limiter(settings.rate_limit_open_case_client)
         self.open_case = Limiter(settings.rate_limit_open_case)
+        self.sign_in_address = Limiter(settings.rate_limit_sign_in_address)
+        self.inbound_mail = Limiter(settings.rate_limit_inbound_mail)
 
 
 def client_address(request: Request) -> str:
@@ -82,6 +85,12 @@ async def limit_login(request: Request) -> None:
     check(request.app.state.rate_limits.login, client_address(request), "Too many sign-in attempts")
 
 
+def limit_sign_in_address(request: Request, address: str) -> None:
+    """Sign-in links asked for one address (whoever asks): a mailbox is not flooded."""
+    limiter = request.app.state.rate_limits.sign_in_address
+    check(limiter, address, "Too many sign-in links asked for this address")
+
+
 def limit_customer_opening(request: Request, who: Principal) -> None:
     """Cases opened by a customer, per client address and per customer; staff and
     integrations open cases for others (and in bulk) and are not limited."""
@@ -99,3 +108,10 @@ async def limit_api_opening(request: Request, who: CurrentPrincipal) -> None:
 
 async def limit_portal_opening(request: Request, who: PagePrincipal) -> None:
     limit_customer_opening(request, who)
+
+
+def limit_inbound_mail(request: Request, who: Principal) -> None:
+    """Inbound messages per integration token (a mail flood, a gateway gone round in a loop);
+    `casework mail-intake` limits per SMTP client with its own limiter of the same rate."""
+    limiter: Limiter = request.app.state.rate_limits.inbound_mail
+    check(limiter, f"mail:{who.token_id or who.subject_id}", "Too many inbound messages")

@@ -1,6 +1,6 @@
 """Which cases a caller may see: staff all, a contact their accounts' (and sub-accounts') and
-their own account-less ones, a consumer their own. Applied to every read, so foreign cases are
-simply not found."""
+their own account-less ones, a consumer their own, a partner those assigned to its account.
+Applied to every read, so foreign cases are simply not found."""
 
 import uuid
 
@@ -34,4 +34,7 @@ async def case_filter(db: AsyncSession, who: Principal) -> ColumnElement[bool]:
         return or_(Case.account_id.in_(await contact_accounts(db, who.subject_id)), own_unaccounted)
     if who.role == Role.CONSUMER and who.subject_id:
         return Case.consumer_id == who.subject_id
+    if who.role == Role.PARTNER and who.subject_id:
+        # A partner's users act for the partner account: exactly the cases assigned to it.
+        return Case.partner_account_id == who.subject_id
     return false()

@@ -3,12 +3,15 @@
 - view:     GET /cases/{id}
 - list:     GET /cases?state=open&queue=Q (the list endpoint; keyset order created_at, id)
 - due list: GET /sla/at-risk?queue=Q&within_seconds=1y (open cases of a queue by due time)
+- pages:    the console, a case page and customer health (bench/pages.py), with the plans of
+            every query they run and an A/B of the at-risk index
 
 Baseline, same run: the same SQL (the bearer-token lookup, then the endpoint's query,
 compiled from the same SQLAlchemy statements) run directly with psycopg, one request at a
 time like the HTTP calls. Rows beyond the real cases are synthetic, inserted in SQL with
 generate_series (never through workflows): 80 % closed, 10 % open, 3 % awaiting info, ...,
-in ten queues, over a year of created_at. EXPLAIN (ANALYZE, BUFFERS) of each query at each
+in ten queues, over a year of created_at; an active case is due from a day ago (overdue, so
+breached) to nine days ahead. EXPLAIN (ANALYZE, BUFFERS) of each query at each
 size is printed and its index names are kept in the result.
 
     python -m bench.reads [--quick]
@@ -20,6 +23,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
+from bench import pages
 from bench.common import indexes_in, log, ratio, run_module, summary_ms, target
 
 QUEUES = (
@@ -35,6 +39,9 @@ QUEUES = (
     "escalations",
 )
 YEAR = 366 * 24 * 3600
+PAGE_SAMPLES = {False: 60, True: 200}  # requests per page (quick, full): a page costs more
+PAGE_TARGET_MS = 150.0
+PAGE_KINDS = ("console", "console_queue", "console_without_at_risk_index", "case_page", "accounts")
 BATCH = 250_000
 
 INSERT_SQL = """
@@ -52,10 +59,7 @@ SELECT gen_random_uuid(), s.created, s.created + interval '1 hour',
   '[]'::jsonb, false,
   CASE WHEN s.state IN ('new','open','awaiting_info') THEN NULL ELSE s.agent_id END,
   (%(queues)s::text[])[1 + (s.g * 7919) %% %(nqueues)s],
-  %(sla)s::jsonb,
-  CASE WHEN s.state IN ('new','open','awaiting_info')
-       THEN now() + (random() * 10 - 1) * interval '1 day' END,
-  false, 0, 3,
+  %(sla)s::jsonb, s.due, coalesce(s.due < now(), false), 0, 3,
   CASE WHEN s.state IN ('resolved','closed') THEN s.created + interval '2 days' END,
   CASE WHEN s.state = 'closed' THEN s.created + interval '9 days' END
 FROM (
@@ -65,7 +69,9 @@ FROM (
          WHEN r < 0.98 THEN 'awaiting_info' ELSE 'new' END AS state,
     (%(accounts)s::uuid[])[1 + g %% %(naccounts)s] AS account_id,
     (%(contacts)s::uuid[])[1 + g %% %(ncontacts)s] AS contact_id,
-    (%(agents)s::uuid[])[1 + g %% %(nagents)s] AS agent_id
+    (%(agents)s::uuid[])[1 + g %% %(nagents)s] AS agent_id,
+    -- An active case's next deadline: a day ago (overdue: breached) to 9 days ahead.
+    CASE WHEN r >= 0.85 THEN now() + (random() * 10 - 1) * interval '1 day' END AS due
   FROM (SELECT g, random() AS r FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g) x
 ) s
 """
@@ -224,6 +230,7 @@ async def measure(stack, rows: int, samples: int) -> dict:
         out[f"{kind}_ratio_to_sql"] = ratio(
             out[f"{kind}_http"]["p99_ms"], out[f"{kind}_sql"]["p99_ms"]
         )
+    out.update(await pages.measure(stack, PAGE_SAMPLES[samples > 100], QUEUES))
     return out
 
 
@@ -237,7 +244,7 @@ async def run(stack, *, quick: bool) -> dict:
         m = await measure(stack, rows, samples)
         label = f"{size // 1000}k" if size < 1_000_000 else f"{size // 1_000_000}M"
         result["sizes"][label] = m
-        for kind, plan in m["explain"].items():
+        for kind, plan in (m["explain"] | m["page_explain"]).items():
             print(f"\n-- EXPLAIN ANALYZE {kind} at {rows:,} rows\n{plan}", flush=True)
     big = result["sizes"][list(result["sizes"])[-1]]
     result.update(
@@ -252,10 +259,17 @@ async def run(stack, *, quick: bool) -> dict:
         due_list_p99_ms=big["due_http"]["p99_ms"],
         due_list_sql_p99_ms=big["due_sql"]["p99_ms"],
         ratio_to_bare={k: big[f"{k}_ratio_to_sql"] for k in ("view", "list", "due")},
+        **{f"{k}_{p}": big[f"{k}_http"][p] for k in PAGE_KINDS for p in ("p50_ms", "p99_ms")},
         targets={
             "view_p99_ms": target(big["view_http"]["p99_ms"], "<=", 10.0, "<= 10 ms at 1M"),
             "list_p99_ms": target(big["list_http"]["p99_ms"], "<=", 10.0, "<= 10 ms at 1M"),
             "due_list_p99_ms": target(big["due_http"]["p99_ms"], "<=", 10.0, "<= 10 ms at 1M"),
+            "console_p99_ms": target(
+                big["console_http"]["p99_ms"], "<=", PAGE_TARGET_MS, "<= 150 ms at 1M"
+            ),
+            "case_page_p99_ms": target(
+                big["case_page_http"]["p99_ms"], "<=", PAGE_TARGET_MS, "<= 150 ms at 1M"
+            ),
         },
     )
     return result
@@ -292,7 +306,44 @@ def table(res: dict) -> list[tuple]:
             )
         idx = "; ".join(f"{k}: {','.join(v) or 'seq scan'}" for k, v in m["indexes"].items())
         rows.append((f"indexes @{label} ({m['rows']:,} rows)", idx, "", "", "", ""))
+        rows += page_rows(res, label, m, label == last)
     return rows
+
+
+def page_rows(res: dict, label: str, m: dict, last: bool) -> list[tuple]:
+    """The pages' figures: console (and its A/B without the at-risk index), case page."""
+    no = {"target": "", "met": ""}
+    t = {k: res["targets"][k] if last else no for k in ("console_p99_ms", "case_page_p99_ms")}
+    ab = m["console_without_at_risk_index_http"]
+    rows = [
+        (f"console @{label} p50 / p99 ms", fmt_pair(m["console_http"]), "", "", "", ""),
+        (
+            f"console @{label} p99 ms",
+            m["console_http"]["p99_ms"],
+            ab["p99_ms"],
+            ratio(m["console_http"]["p99_ms"], ab["p99_ms"]),
+            t["console_p99_ms"]["target"],
+            t["console_p99_ms"]["met"],
+        ),
+        (f"console?queue @{label} p50 / p99 ms", fmt_pair(m["console_queue_http"]), "", "", "", ""),
+        (
+            f"case page @{label} p99 ms",
+            m["case_page_http"]["p99_ms"],
+            "",
+            "",
+            t["case_page_p99_ms"]["target"],
+            t["case_page_p99_ms"]["met"],
+        ),
+        (f"case page @{label} p50 ms", m["case_page_http"]["p50_ms"], "", "", "", ""),
+        (f"accounts (health) @{label} p50 / p99 ms", fmt_pair(m["accounts_http"]), "", "", "", ""),
+    ]
+    idx = "; ".join(f"{k}: {','.join(v) or 'seq scan'}" for k, v in m["page_indexes"].items())
+    rows.append((f"page indexes @{label}", idx, "", "", "", ""))
+    return rows
+
+
+def fmt_pair(h: dict) -> str:
+    return f"{h['p50_ms']} / {h['p99_ms']}"
 
 
 if __name__ == "__main__":

@@ -370,6 +370,7 @@ async def bench_stack(*, quick: bool = False, keep: bool = False):
             "CASEWORK_API_PORT": str(api_port),
             "CASEWORK_PUBLIC_URL": stack.api_url,
             "CASEWORK_TASK_QUEUE": TASK_QUEUE,
+            "CASEWORK_RATE_LIMIT_INBOUND_MAIL": "0/60",  # bench.inbound_mail floods on purpose
             "CASEWORK_HOME": str(home),
             "BENCH_BARE_TASK_QUEUE": BARE_TASK_QUEUE,
             "PYTHONPATH": str(REPO),

@@ -64,6 +64,24 @@ def api(
     )
 
 
+@app.command("mail-intake")
+def mail_intake(
+    host: str = typer.Option("127.0.0.1", help="Bind address (0.0.0.0: every interface)."),
+    port: int = typer.Option(2525, help="Port (25 for an MX; 2525 needs no privileges)."),
+) -> None:
+    """Run an SMTP server that takes inbound mail into cases (as POST /inbound/email does).
+
+    Point the MX (or the mail gateway's forwarding) at it. Uses DATABASE_URL, TEMPORAL_ADDRESS
+    and the CASEWORK_MAIL_* settings; Ctrl-C or SIGTERM stops it."""
+    from casework.logging import configure
+    from casework.mail_intake import run
+    from casework.settings import get_settings
+
+    settings = get_settings()
+    configure(settings.log_format, settings.log_level)
+    run(settings, host, port)
+
+
 @app.command()
 def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply database migrations (Alembic) up to REVISION."""

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -88,6 +88,40 @@ class Settings(BaseSettings):
     rate_limit_open_case: RateSetting = Field(
         Rate(10, 60), validation_alias="CASEWORK_RATE_LIMIT_OPEN_CASE"
     )
+    # Sign-in links asked for one address (per client address: CASEWORK_RATE_LIMIT_LOGIN).
+    rate_limit_sign_in_address: RateSetting = Field(
+        Rate(5, 900), validation_alias="CASEWORK_RATE_LIMIT_SIGN_IN_ADDRESS"
+    )
+    # How long a browser session (the casework_token cookie) lasts, whatever signed it in.
+    session_seconds: int = Field(12 * 3600, ge=60, validation_alias="CASEWORK_SESSION_SECONDS")
+    # Inbound email (POST /inbound/email, `casework mail-intake`): messages per integration
+    # token (or SMTP client address), the largest message and attachment taken (larger: 413),
+    # reopenings of one case by mail per hour (past it a reply is kept, not acted on), and our
+    # own addresses (never participants; mail from them is a loop), besides CASEWORK_MAIL_FROM.
+    rate_limit_inbound_mail: RateSetting = Field(
+        Rate(120, 60), validation_alias="CASEWORK_RATE_LIMIT_INBOUND_MAIL"
+    )
+    mail_max_bytes: int = Field(10_000_000, ge=1, validation_alias="CASEWORK_MAIL_MAX_BYTES")
+    mail_max_attachment_bytes: int = Field(
+        5_000_000, ge=1, validation_alias="CASEWORK_MAIL_MAX_ATTACHMENT_BYTES"
+    )
+    mail_reopens_per_hour: int = Field(3, ge=0, validation_alias="CASEWORK_MAIL_REOPENS_PER_HOUR")
+    mail_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="CASEWORK_MAIL_ADDRESSES"
+    )
+
+    @field_validator("mail_addresses", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [a.strip().lower() for a in value.split(",") if a.strip()]
+        return value
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        """Every address that is ours: the sender of our mail and the inbound ones."""
+        return frozenset([self.mail_from.lower(), *self.mail_addresses])
+
     # OpenTelemetry tracing (casework/tracing.py): the OTLP/HTTP collector's base URL; unset:
     # no tracing at all. OTEL_SERVICE_NAME and the other OTEL_* variables apply as usual.
     otlp_endpoint: str | None = Field(

@@ -22,6 +22,7 @@ from casework.logging import configure as configure_logging
 from casework.settings import Settings, get_settings
 from models.db import libpq_url, make_engine, make_session_factory
 from workflows.case import CaseWorkflow
+from workflows.merge import CustomerMergeWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
@@ -33,6 +34,7 @@ WORKFLOWS = [
     PolicyChangeWorkflow,
     WorkOrderWorkflow,
     WorkOrderDispatchWorkflow,
+    CustomerMergeWorkflow,
 ]
 log = logging.getLogger("casework.worker")
 # On shutdown, running steps get this long to finish before they are cancelled; a step that

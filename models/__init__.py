@@ -1,6 +1,17 @@
 """SQLAlchemy tables; importing this package registers every table on Base.metadata."""
 
-from models import auth, cases, customers, field_service, itsm, people, service  # noqa: F401
+from models import (  # noqa: F401
+    auth,
+    cases,
+    customers,
+    field_service,
+    itsm,
+    knowledge,
+    mail,
+    merges,
+    people,
+    service,
+)
 from models.base import Base
 
 metadata = Base.metadata

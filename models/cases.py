@@ -63,6 +63,27 @@ class Case(IdMixin, Base):
             "id",
             postgresql_where=ACTIVE_PREDICATE,
         ),
+        # The console's at-risk list in its order: breached first (the rank 0 of
+        # api.services.console.AT_RISK_RANK), then by due time, so it reads no more rows
+        # than it shows instead of sorting every open case due soon.
+        Index(
+            "ix_cases_at_risk",
+            text("(CAST(NOT breached AS INTEGER))"),
+            "next_due_at",
+            "id",
+            postgresql_where=text(f"{ACTIVE_PREDICATE.text} AND next_due_at IS NOT NULL"),
+        ),
+        # The console's recent cases (newest first, of all states) and customer health's
+        # window of cases by creation.
+        Index("ix_cases_created", "created_at", "id"),
+        # The console's queue counts read from the index alone (an index-only scan), not
+        # from every open case's row.
+        Index(
+            "ix_cases_open_counts",
+            "queue",
+            postgresql_include=["state", "breached", "priority", "waiting_since"],
+            postgresql_where=ACTIVE_PREDICATE,
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -99,6 +120,10 @@ class Case(IdMixin, Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     csat: Mapped[dict | None] = mapped_column(JSONB)  # the survey's answer, for the view
+    # The partner account working the case (assign-partner): its partner users see it.
+    partner_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id"), index=True
+    )
     # Linked work orders and incidents with their live state: loaded only where a query asks
     # for them (`selectinload`), so the worker's many reads of a case cost one query each.
     work_order_rows: Mapped[list["WorkOrder"]] = relationship(  # noqa: F821
@@ -145,7 +170,7 @@ class Notification(IdMixin, Base):
     recipient: Mapped[str] = mapped_column(String(320))
     recipient_name: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str | None] = mapped_column(String(300))
-    message_id: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str] = mapped_column(String(255), index=True)  # inbound replies find it
     context: Mapped[dict] = mapped_column(JSONB, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -172,7 +197,7 @@ class IntakeKey(Base):
     __tablename__ = "intake_keys"
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    case_id: Mapped[uuid.UUID]
+    case_id: Mapped[uuid.UUID] = mapped_column(index=True)  # a mail's case finds its message
     number: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
 

@@ -146,9 +146,6 @@ async def api(sessions, database_url, ts_env):
     `api.task_queue` is the queue the app starts workflows on: run a worker on it with
     `running_worker(ts_env.client, make_deps(sessions), api.task_queue)`.
     """
-    import httpx
-
-    from api.app import create_app
     from casework.settings import Settings
 
     settings = Settings(
@@ -156,9 +153,21 @@ async def api(sessions, database_url, ts_env):
         CASEWORK_ADMIN_TOKEN=ADMIN_TOKEN,
         CASEWORK_TASK_QUEUE=f"tq-{uuid.uuid4().hex[:8]}",
     )
+    async with serving(settings, ts_env.client) as client:
+        yield client
+
+
+@asynccontextmanager
+async def serving(settings, temporal_client):
+    """An httpx client, as admin, on the real app made with `settings` (ASGI), which talks
+    to Temporal through `temporal_client`; `.task_queue` and `.app` are the app's."""
+    import httpx
+
+    from api.app import create_app
+
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        app.state.temporal.client = ts_env.client
+        app.state.temporal.client = temporal_client
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport,

@@ -31,6 +31,7 @@ class Action(StrEnum):
     CANCEL = "cancel"
     REQUEST_FIELD_SERVICE = "request-field-service"
     ESCALATE_ITSM = "escalate-itsm"
+    ASSIGN_PARTNER = "assign-partner"
 
 
 # ----- each action's input (one dataclass per update; new fields get defaults) ------------
@@ -127,6 +128,11 @@ class EscalateItsmInput(ActionInput):
     escalation: ItsmEscalation = field(default_factory=ItsmEscalation)
 
 
+@dataclass(kw_only=True)
+class AssignPartnerInput(ActionInput):
+    partner_account_id: str | None = None
+
+
 @dataclass
 class ActionResult:
     state: str
@@ -150,7 +156,7 @@ class ActionRule:
         return tuple(f.name for f in fields(self.input) if f.name not in ("actor_role", "actor_id"))
 
 
-AGENT, SUPERVISOR = Role.AGENT, Role.SUPERVISOR
+AGENT, SUPERVISOR, PARTNER = Role.AGENT, Role.SUPERVISOR, Role.PARTNER
 CUSTOMER = (Role.CONTACT, Role.CONSUMER)
 
 ACTIONS: Mapping[Action, ActionRule] = MappingProxyType(
@@ -160,13 +166,13 @@ ACTIONS: Mapping[Action, ActionRule] = MappingProxyType(
         ),
         Action.RESPOND: ActionRule(
             ACTIVE,
-            (AGENT,),
+            (AGENT, PARTNER),
             RespondInput,
             "Reply to the customer (public; stops the response SLA)",
             ("body",),
         ),
         Action.NOTE: ActionRule(
-            (*ACTIVE, R.RESOLVED), (AGENT,), NoteInput, "Add an internal note", ("body",)
+            (*ACTIVE, R.RESOLVED), (AGENT, PARTNER), NoteInput, "Add an internal note", ("body",)
         ),
         Action.AWAIT_INFO: ActionRule(
             (R.NEW, R.OPEN),
@@ -214,6 +220,13 @@ ACTIONS: Mapping[Action, ActionRule] = MappingProxyType(
             (AGENT,),
             EscalateItsmInput,
             "Open a linked ITSM incident (at most one open per case)",
+        ),
+        Action.ASSIGN_PARTNER: ActionRule(
+            ACTIVE,
+            (AGENT, SUPERVISOR),
+            AssignPartnerInput,
+            "Assign the case to a partner account (its partner users then see and work it)",
+            ("partner_account_id",),
         ),
     }
 )

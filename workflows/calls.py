@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.customer_merge import MergeInput, MergeResult
 from workflows.types import (
     AffectedCases,
     CreateWorkOrderInput,
@@ -132,3 +133,7 @@ async def update_incident(arg: IncidentUpdate) -> IncidentUpdateResult:
 
 async def deliver_incident(arg: DeliverIncidentInput) -> IncidentDelivered:
     return await _remote("deliver_incident", arg, IncidentDelivered, ITSM_TIMEOUT, ITSM_RETRY)
+
+
+async def merge_customer(arg: MergeInput) -> MergeResult:
+    return await _remote("merge_customer", arg, MergeResult, DB_TIMEOUT, DB_RETRY)

@@ -29,6 +29,7 @@ from workflows.alarm import Alarm
 from workflows.background import InFlight
 from workflows.case_actions import CaseActions
 from workflows.case_data import CaseData, CaseInput, IncidentRef
+from workflows.customer_merge import CUSTOMER_MERGED_SIGNAL, CustomerMerged, follow
 from workflows.deadlines import Deadline, DeadlineKind, next_deadline
 from workflows.linked_work import LinkedWork
 from workflows.policy import POLICY_SIGNAL
@@ -122,6 +123,7 @@ class CaseWorkflow(CaseActions):
         for clock in s.clocks:
             sla.start(clock, started)
         s.account_id = got.account_id
+        s.contact_id = got.contact_id  # state only: no command changes
         s.state, s.version, s.intake_done = CaseState.OPEN, 1, True
 
     async def _wait_for_change_or_deadline(self) -> None:
@@ -309,6 +311,14 @@ class CaseWorkflow(CaseActions):
     async def work_order_changed(self, change: WorkOrderChanged) -> None:
         async with self.lock:
             await self._guarded("work order", self.linked.work_order_changed(change))
+
+    @workflow.signal(name=CUSTOMER_MERGED_SIGNAL)
+    async def customer_merged(self, sig: CustomerMerged) -> None:
+        """The case's account or contact was merged: the merge step has moved its row, this
+        moves what the workflow knows (the query, the AccountId search attribute)."""
+        await workflow.wait_condition(lambda: self.s.intake_done or self.not_opened is not None)
+        if follow(self.s, sig):
+            self._publish()
 
     @workflow.update(name="incident_update")
     async def incident_update(self, u: IncidentUpdate) -> IncidentUpdateResult:

@@ -16,6 +16,7 @@ from workflows.actions import (
     ActionInput,
     ActionResult,
     AssignInput,
+    AssignPartnerInput,
     AwaitInfoInput,
     CancelInput,
     ChangePriorityInput,
@@ -88,6 +89,10 @@ class CaseActions:
     async def escalate_itsm(self, arg: EscalateItsmInput) -> ActionResult:
         return await self._act(Action.ESCALATE_ITSM, arg)
 
+    @workflow.update(name=Action.ASSIGN_PARTNER)
+    async def assign_partner(self, arg: AssignPartnerInput) -> ActionResult:
+        return await self._act(Action.ASSIGN_PARTNER, arg)
+
     @assign.validator
     def _assign_ok(self, arg: AssignInput) -> None:
         self._refuse(Action.ASSIGN, arg)
@@ -135,3 +140,7 @@ class CaseActions:
     @escalate_itsm.validator
     def _escalate_itsm_ok(self, arg: EscalateItsmInput) -> None:
         self._refuse(Action.ESCALATE_ITSM, arg)
+
+    @assign_partner.validator
+    def _assign_partner_ok(self, arg: AssignPartnerInput) -> None:
+        self._refuse(Action.ASSIGN_PARTNER, arg)

@@ -50,6 +50,8 @@ class CaseData:
     policy_inbox: list[PolicyChanged] = field(default_factory=list)
     work_orders: list[WorkOrderRef] = field(default_factory=list)
     incidents: list[IncidentRef] = field(default_factory=list)
+    contact_id: str | None = None  # kept since 0.2.0: a customer merge may change it
+    partner_account_id: str | None = None  # the partner account working the case, if any
 
 
 @dataclass

@@ -90,6 +90,8 @@ def refusal(case: CaseData, action: Action, arg: GivenInput) -> Refusal | None:
     match action:
         case Action.ASSIGN if arg.agent_id == case.assigned_agent_id:
             return Refusal(NOT_ALLOWED, "already assigned to that agent")
+        case Action.ASSIGN_PARTNER if arg.partner_account_id == case.partner_account_id:
+            return Refusal(NOT_ALLOWED, "already assigned to that partner")
         case Action.CHANGE_PRIORITY if arg.priority not in (1, 2, 3, 4):
             return Refusal(INVALID, "priority must be 1..4")
         case Action.REQUEST_FIELD_SERVICE:
@@ -137,6 +139,13 @@ def decide(case: CaseData, action: Action, arg: GivenInput, now: datetime) -> Ef
             fx.set_assignee, fx.public = True, False
             fx.notify = [Notify("assignment", "agent")]
             fx.data = {"agent_id": arg.agent_id, "previous_agent_id": case.assigned_agent_id}
+        case Action.ASSIGN_PARTNER:
+            fx.changes["partner_account_id"] = arg.partner_account_id
+            fx.public = False
+            fx.data = {
+                "partner_account_id": arg.partner_account_id,
+                "previous_partner_account_id": case.partner_account_id,
+            }
         case Action.RESPOND:
             fx.clocks = [ClockOp("stop", SlaKind.RESPONSE)]
             fx.notify = [Notify("reply", "customer", body=arg.body)]

@@ -25,4 +25,5 @@ def projection(s: CaseData, now: datetime, set_assignee: bool = False) -> CasePr
         next_due_at=min(dues).isoformat() if dues else None,
         breached=any(c.breached for c in s.clocks),
         queue=s.queue,
+        partner_account_id=s.partner_account_id,
     )

@@ -145,6 +145,7 @@ class CaseProjection:
     breached: bool
     queue: str | None = None  # None: leave as it is
     set_assignee: bool = False  # only an explicit assign writes the assignee; routing owns it
+    partner_account_id: str | None = None  # None: leave as it is (a partner is never unset)
 
 
 @dataclass

@@ -107,3 +107,18 @@ class Channel(StrEnum):
 NOT_ALLOWED = "ActionNotAllowed"  # 409
 INVALID = "InvalidAction"  # 422
 STEP_FAILED = "StepFailed"  # 409: a step failed for good; the case went on without it
+
+
+class KnowledgeVerdict(StrEnum):
+    """A customer's word on a suggested article: it solved the problem (a deflection: no
+    case opened) or it did not help."""
+
+    SOLVED = "solved"
+    NOT_HELPFUL = "not_helpful"
+
+
+class MergeKind(StrEnum):
+    """What a customer merge folds into its survivor."""
+
+    ACCOUNT = "account"
+    CONTACT = "contact"

@@ -27,12 +27,15 @@ from api.services.actions import run_action
 from templates import ROOT as TEMPLATES
 from templates import ResourceLoader
 from workflows.actions import ACTIONS, Action
+from workflows.vocabulary import Role
 
 FLASH = "casework_flash"
-# The pages load no script and nothing from elsewhere; forms post only to us.
+# The pages load nothing from elsewhere and run no inline script (only our own script files,
+# the console's live.js, which fetches only from us); forms post only to us.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "default-src 'none'; script-src 'self'; connect-src 'self'; "
+        "style-src 'unsafe-inline'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",
@@ -46,6 +49,8 @@ DONE = {
     Action.NOTE: "Internal note added.",
     Action.RESOLVE: "Resolution proposed to the customer.",
     Action.ASSIGN: "Case assigned.",
+    Action.AWAIT_INFO: "Question sent; the case waits for the customer.",
+    Action.CHANGE_PRIORITY: "Priority changed.",
     Action.CUSTOMER_REPLY: "Thank you, your reply was added.",
     Action.ACCEPT: "Thank you, the case is closed.",
     Action.REJECT: "The case is open again; we will get back to you.",
@@ -120,7 +125,11 @@ def same_origin(request: Request) -> bool:
 def home_for(who: Principal | None) -> str:
     if who is None:
         return "/login"
-    return "/portal" if who.is_customer else "/console"
+    if who.is_customer:
+        return "/portal"
+    if who.role == Role.PARTNER:
+        return "/partner"
+    return "/console" if who.is_staff else "/account"
 
 
 class PageRoute(APIRoute):
@@ -196,7 +205,12 @@ def read_flash(request: Request) -> dict | None:
 
 def render(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
     who = getattr(request.state, "who", None)
-    base = {"who": who, "who_name": getattr(request.state, "who_name", None), "flash": None}
+    base = {
+        "who": who,
+        "who_name": getattr(request.state, "who_name", None),
+        "flash": None,
+        "home": home_for(who),
+    }
     if FLASH in request.cookies:
         base["flash"] = read_flash(request)
     response = templates.TemplateResponse(request, name, base | context, status_code=status_code)
@@ -260,11 +274,9 @@ async def act_from_form(
         if isinstance(value, str) and value.strip():
             given[name] = value
     try:
-        fields = ActionBody(**given).model_dump(exclude_none=True)
+        fields = ActionBody(**given).fields()
     except ValidationError as err:
         return back(url, "error", first_error(err))
-    if "agent_id" in fields:
-        fields["agent_id"] = str(fields["agent_id"])
     try:
         await run_action(
             db=db, client=client, who=who, case_id=case_id, action=action, fields=fields

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
+from fastapi import Query, Request, Response
 from temporalio.service import RPCError
 
 from api import visibility
@@ -15,9 +15,10 @@ from api.errors import Problem
 from api.pages.base import action_route, need, page_router, render
 from api.pages.metric_cards import cards
 from api.pagination import CursorQ
-from api.services import case_workflow, cases, console, customer360, metrics
+from api.services import case_workflow, cases, console, customer360, health, health_score, metrics
 from api.services.people import agent_names
 from models.cases import Case, CaseEvent
+from templates import ROOT as TEMPLATES
 from workflows.actions import ACTIONS, Action, may_take
 from workflows.vocabulary import STAFF, Role
 
@@ -25,8 +26,16 @@ AT_RISK_SECONDS = 4 * 3600
 PAGE = 25  # rows per page of the at-risk and waiting lists
 REFRESH_SECONDS = 30
 RECENT_CASES = 25
-CONSOLE_ACTIONS = (Action.RESPOND, Action.NOTE, Action.RESOLVE, Action.ASSIGN)
+CONSOLE_ACTIONS = (
+    Action.RESPOND,
+    Action.NOTE,
+    Action.RESOLVE,
+    Action.ASSIGN,
+    Action.AWAIT_INFO,
+    Action.CHANGE_PRIORITY,
+)
 router = page_router()
+LIVE_JS = (TEMPLATES / "pages" / "live.js").read_text(encoding="utf-8")
 
 
 @router.get("/console")
@@ -38,6 +47,7 @@ async def console_home(
     priority: Annotated[int | None, Query(ge=1, le=4)] = None,
     risk_page: CursorQ = None,
     waiting_page: CursorQ = None,
+    refresh: Annotated[int, Query(ge=1, le=3600)] = REFRESH_SECONDS,
 ):
     need(who, STAFF)
     now = datetime.now(UTC)
@@ -57,7 +67,7 @@ async def console_home(
     context = {
         "title": "Console",
         "now": now,
-        "refresh_seconds": REFRESH_SECONDS,
+        "refresh_seconds": refresh,
         "filters": chosen,
         "priorities": console.PRIORITIES,
         "queues": await console.queue_counts(db=db, visible=visible),
@@ -70,10 +80,15 @@ async def console_home(
         "agents": await console.agent_rows(db=db),
         "recent": [console.case_row(c, names, now) for c in recent],
     }
-    response = render(request, "console.html", context)
-    # Live without a script (the pages' CSP allows none): the browser reloads the page.
-    response.headers["Refresh"] = str(REFRESH_SECONDS)
-    return response
+    # Live: templates/pages/live.js swaps the at-risk and queue panels in place; without
+    # JavaScript the page's <noscript> meta refresh reloads it whole.
+    return render(request, "console.html", context)
+
+
+@router.get("/console/live.js")
+async def live_script():
+    """The console's live-refresh script, from the package (no CDN, no build step)."""
+    return Response(LIVE_JS, media_type="text/javascript")
 
 
 @router.get("/console/metrics")
@@ -100,6 +115,28 @@ async def console_metrics(
         "cards": cards(summary),
     }
     return render(request, "console_metrics.html", context)
+
+
+@router.get("/console/accounts")
+async def console_accounts(
+    request: Request, db: SessionDep, who: PagePrincipal, page: CursorQ = None
+):
+    """Customer health: every account's score with its reasons, most at risk first."""
+    need(who, (Role.ADMIN, *metrics.READERS))
+    cache = health.cache_of(request.app)
+    found = await health.accounts(
+        db=db, now=datetime.now(UTC), limit=PAGE, cursor=page, cache=cache
+    )
+    context = {
+        "title": "Customer health",
+        "since": found["since"],
+        "until": found["until"],
+        "accounts": found["items"],
+        "next": found["next_cursor"]
+        and "/console/accounts?" + urlencode({"page": found["next_cursor"]}),
+        "weights": health_score.WEIGHTS,
+    }
+    return render(request, "console_accounts.html", context)
 
 
 def event_details(event: CaseEvent, names: dict) -> list[tuple[str, str]]:
@@ -134,7 +171,9 @@ async def console_case(request: Request, case_id: uuid.UUID, db: SessionDep, who
     context = {
         "title": f"{case.number} · {case.subject}",
         "case": cases.view_of(case, now),
-        "customer": await customer360.customer(db=db, case=case),
+        "customer": await customer360.customer(
+            db=db, case=case, health_cache=health.cache_of(request.app)
+        ),
         **await workflow_panel(request, who, case),
         "assignee": names.get(case.assigned_agent_id),
         "events": [

@@ -84,4 +84,9 @@ def cards(s: Summary) -> list[dict]:
             f"{csat.total.count} answers",
             bars([(str(k), v) for k, v in sorted(csat.by_score.items())], "Answers by score"),
         ),
+        *(
+            [rate_card("deflection", "Deflection rate", s.deflection, "self-service answers")]
+            if s.deflection
+            else []
+        ),
     ]

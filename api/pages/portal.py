@@ -1,28 +1,26 @@
-"""The customer portal: my cases, open a case, knowledge search, and one case's public
-timeline with the customer's actions."""
+"""The customer portal: what needs my action, my cases and my account's, my assets and their
+open work orders, knowledge search, and one case's public timeline with the customer's actions
+(reply, accept or reject a proposed resolution, the survey). Opening a case: portal_open."""
 
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Form, Query, Request, Response
+from fastapi import Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from api.auth import Principal
-from api.deps import ClientDep, PagePrincipal, SessionDep, SessionsDep, SettingsDep
+from api.deps import PagePrincipal, SessionDep
 from api.errors import Problem
-from api.pages.base import action_route, back, first_error, need, page_router, render
-from api.rate_limit import limit_portal_opening
-from api.schemas.cases import CaseCreate
+from api.pages.base import action_route, back, need, page_router, render
 from api.schemas.csat import CsatCreate
-from api.services import cases, csat, intake
-from api.services.catalog import knowledge
+from api.services import cases, csat, install_base, portal
 from models.cases import CaseEvent
+from models.customers import Asset, Product
 from workflows.actions import ACTIONS, Action
-from workflows.vocabulary import CUSTOMERS, STAFF, CaseState, Channel
+from workflows.vocabulary import CUSTOMERS, STAFF, CaseState, Role
 
 PORTAL_ACTIONS = (Action.CUSTOMER_REPLY, Action.ACCEPT, Action.REJECT)
-MY_CASES = 100
 CUSTOMER_STATES = {
     CaseState.NEW: "Received",
     CaseState.OPEN: "In progress",
@@ -42,43 +40,34 @@ CUSTOMER_EVENTS = {
     "closed": "Case closed",
     "cancel": "Case cancelled",
 }
-FORM_ERRORS = {
-    "subject": "Please give a one-line subject of at most 300 characters.",
-    "description": "The description may be at most 20,000 characters.",
-}
 router = page_router()
 
 
-async def portal_page(
-    request: Request,
-    db,
-    who: Principal,
-    *,
-    q: str = "",
-    form: dict | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
+async def portal_page(request: Request, db, who: Principal, *, q: str = "") -> Response:
     terms = q.replace("\x00", "").strip()
-    articles = []
-    if terms:
-        found = await knowledge.search(db=db, principal=who, q=terms, limit=10)
-        articles = found["items"]
+    work: dict[uuid.UUID | None, list] = {}
+    for order in await install_base.open_work_orders(db, who):
+        work.setdefault(order.asset_id, []).append(order)
     context = {
         "title": "Your cases",
-        "cases": await cases.latest(db=db, who=who, limit=MY_CASES),
+        "banners": await portal.banners(db, who),
+        "action_needed": await portal.action_needed(db, who),
+        "cases": await portal.my_cases(db, who),
+        "account_cases": await portal.account_cases(db, who),
+        "is_contact": who.role == Role.CONTACT,
+        "assets": await install_base.assets(db, who),
+        "work_orders": work,
         "states": CUSTOMER_STATES,
         "q": terms,
-        "articles": articles,
-        # A fresh key per form: a double submit (or a resend after a time-out) opens one case.
-        "form": form or {"subject": "", "description": "", "key": str(uuid.uuid4())},
-        "error": error,
+        "articles": await portal.suggestions(db, who, terms, 10),
+        # Carried to the next step: a double submit of the form there opens one case.
+        "key": str(uuid.uuid4()),
     }
-    return render(request, "portal.html", context, status_code)
+    return render(request, "portal.html", context)
 
 
 @router.get("/portal")
-async def portal(
+async def portal_home(
     request: Request,
     db: SessionDep,
     who: PagePrincipal,
@@ -86,51 +75,6 @@ async def portal(
 ):
     need(who, CUSTOMERS)
     return await portal_page(request, db, who, q=q)
-
-
-@router.post("/portal/cases", dependencies=[Depends(limit_portal_opening)])
-async def portal_open_case(
-    request: Request,
-    db: SessionDep,
-    sessions: SessionsDep,
-    client: ClientDep,
-    settings: SettingsDep,
-    who: PagePrincipal,
-    subject: Annotated[str, Form()] = "",
-    description: Annotated[str, Form()] = "",
-    key: Annotated[str, Form(max_length=200)] = "",
-):
-    need(who, CUSTOMERS)
-    form = {"subject": subject, "description": description, "key": key or str(uuid.uuid4())}
-    try:
-        body = CaseCreate(
-            subject=subject,
-            description=description if description.strip() else None,
-            channel=Channel.PORTAL,
-        )
-    except ValidationError as err:
-        field = str(err.errors()[0].get("loc", ("",))[0])
-        message = FORM_ERRORS.get(field, first_error(err))
-        return await portal_page(request, db, who, form=form, error=message, status_code=422)
-    try:
-        opened = await intake.create(
-            db=db,
-            sessions=sessions,
-            client=client,
-            task_queue=settings.task_queue,
-            who=who,
-            body=body,
-            idempotency_key=f"portal-form:{key}" if key else None,
-        )
-    except Problem as exc:
-        if exc.status != 422:
-            raise
-        return await portal_page(request, db, who, form=form, error=exc.detail, status_code=422)
-    return back(
-        f"/portal/cases/{opened.case_id}",
-        "ok",
-        f"Case {opened.number} is open; we will be in touch.",
-    )
 
 
 @router.get("/portal/cases/{case_id}")
@@ -166,6 +110,11 @@ async def portal_case(request: Request, case_id: uuid.UUID, db: SessionDep, who:
         "can_reply": case.state in ACTIONS[Action.CUSTOMER_REPLY].allowed_in,
         "can_decide": case.state in ACTIONS[Action.ACCEPT].allowed_in,
         "can_rate": case.state == CaseState.CLOSED and own_case,
+        "product": case.product_id and await db.get(Product, case.product_id),
+        "asset": case.asset_id and await db.get(Asset, case.asset_id),
+        "issue": " · ".join(
+            str(v) for v in ((case.category or {}).get(k) for k in ("issue_type", "symptom")) if v
+        ),
     }
     return render(request, "portal_case.html", context)
 

@@ -297,7 +297,5 @@ async def act(
     needs (see the action's list). Answers the case as the action left it; 409 when the case's
     state or the caller's role does not allow it, 429 while the workflow stays busy. The same
     Idempotency-Key applies the action once."""
-    fields = (body or ActionBody()).model_dump(exclude_none=True)
-    if "agent_id" in fields:
-        fields["agent_id"] = str(fields["agent_id"])
+    fields = (body or ActionBody()).fields()
     return await _act(db, client, who, case_id, action, fields, idempotency_key)

@@ -4,13 +4,14 @@
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from api.auth import require
 from api.deps import CurrentPrincipal, SessionDep
 from api.errors import Problem
+from api.pagination import CursorQ, LimitQ
 from api.schemas import metrics as schemas
-from api.services import metrics
+from api.services import health, metrics
 
 router = APIRouter(tags=["metrics"])
 
@@ -65,8 +66,7 @@ def windowed(path: str, measure, model, summary: str, options=no_options) -> Non
         methods=["GET"],
         response_model=model,
         summary=summary,
-        description=f"{summary}, measured over the window [since, until) (RFC 3339 instants;"
-        " until defaults to now, since to 8 weeks before until). Supervisors and agents.",
+        description=measure.__doc__ or summary,
     )
 
 
@@ -103,6 +103,12 @@ for _path, _measure, _model, _summary in (
         "Median time from opening to resolution",
     ),
     ("csat", metrics.csat, schemas.Csat, "Customer satisfaction: average score and count"),
+    (
+        "deflection",
+        metrics.deflection,
+        schemas.RatioSeries,
+        "Deflection rate: deflections / (deflections + portal cases), by week",
+    ),
 ):
     windowed(_path, _measure, _model, _summary)
 windowed(
@@ -112,3 +118,27 @@ windowed(
     "Open cases at the end of each day or week of [since, until)",
     bucket_option,
 )
+
+
+@router.get(
+    "/metrics/health",
+    response_model=schemas.AccountHealthList,
+    summary="Customer health: every account's 0-100 score with its reasons, most at risk first",
+)
+async def account_health(
+    request: Request,
+    db: SessionDep,
+    who: CurrentPrincipal,
+    limit: LimitQ = 50,
+    cursor: CursorQ = None,
+):
+    """Each account's health over the last 28 days: 100 less what case-volume growth (against
+    the 28 days before), SLA attainment, CSAT, reopen rate and open major cases touching it
+    take off (weights and ends in api/services/health_score.py). Lowest score first; `band`
+    is healthy (80+), watch (60-79) or at_risk; `reasons` name the inputs that cost points,
+    heaviest first; `factors` give each input's value and penalty. Scores are computed at
+    most 5 minutes before (`until` says when)."""
+    require(who, *metrics.READERS)
+    cache = health.cache_of(request.app)
+    now = datetime.now(UTC)
+    return await health.accounts(db=db, now=now, limit=limit, cursor=cursor, cache=cache)

@@ -96,6 +96,14 @@ class ActionBody(StrictInput):
     priority: Priority | None = None
     resolution: Text | None = None
     reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    partner_account_id: uuid.UUID | None = Field(
+        None, description="assign-partner: an account of type partner or both"
+    )
+
+    def fields(self) -> dict:
+        """The fields given, ids as strings (as the workflow's action inputs carry them)."""
+        given = self.model_dump(exclude_none=True)
+        return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in given.items()}
 
 
 class SlaRead(BaseModel):
@@ -146,6 +154,9 @@ class CaseRead(BaseModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     csat: CsatRead | None = Field(None, description="The customer's survey answer, once closed")
+    partner_account_id: uuid.UUID | None = Field(
+        None, description="The partner account working the case (assign-partner)"
+    )
 
 
 class CasePage(BaseModel):

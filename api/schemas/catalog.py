@@ -102,6 +102,7 @@ class AccountRead(Output):
     parent_id: uuid.UUID | None
     domains: list[str]
     created_at: datetime
+    merged_into_id: uuid.UUID | None = None  # set once merged: it left the lists
 
 
 class ContactCreate(Input):
@@ -141,6 +142,12 @@ class ContactRead(Output):
     account_ids: list[uuid.UUID]
     primary_account_id: uuid.UUID | None
     created_at: datetime
+    merged_into_id: uuid.UUID | None = None  # set once merged: it left the lists
+    email_bouncing: str | None = Field(
+        None,
+        description="Why mail to the address bounces (a delivery status report said so): no "
+        "mail is sent to it until the address changes. Null when it does not bounce.",
+    )
 
 
 class Address(Input):
@@ -523,6 +530,20 @@ class KnowledgeCreate(Input):
     published: bool = True
 
 
+class KnowledgeUpdate(Input):
+    """An edit of an article: the fields given replace theirs, and the version goes up by one."""
+
+    title: text(300) | None = None
+    body: text(100_000) | None = None
+    product_id: uuid.UUID | None = None
+    tags: list[Label] | None = Field(None, max_length=50)
+    published: bool | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"body": "Hold the reset button for 10 seconds."}]}
+    )
+
+
 class KnowledgeRead(Output):
     """A knowledge article."""
 
@@ -534,13 +555,31 @@ class KnowledgeRead(Output):
     published: bool
     deflections: int
     created_at: datetime
+    version: int = 1
+    updated_at: datetime | None = None
+
+
+class KnowledgeHit(KnowledgeRead):
+    """A search result: the article, how well it matched, and where (HTML: the article's text
+    escaped, the matched words in <mark>, fragments joined by " … ")."""
+
+    rank: float
+    snippet: str
+    for_your_products: bool = False  # the article is about a product of the caller's assets
 
 
 class Deflections(BaseModel):
-    """How many times the article answered a customer's question without a case."""
+    """The article's deflections: customers who said it solved their problem (once a day each)."""
 
     id: uuid.UUID
     deflections: int
+
+
+class NotHelpful(BaseModel):
+    """The article's "not helpful" answers (once a day per customer)."""
+
+    id: uuid.UUID
+    not_helpful: int
 
 
 # --------------------------------------------------------------------------- SLA preview

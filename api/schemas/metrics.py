@@ -1,6 +1,7 @@
 """Service metric schemas: SLA attainment, first-contact resolution, reopen rate, median
 times, backlog, CSAT and the first-time-fix rate, each over a [since, until) window."""
 
+import uuid
 from datetime import date
 from typing import Annotated
 
@@ -143,3 +144,32 @@ class Summary(Windowed):
     backlog: Backlog
     csat: Csat
     first_time_fix: FirstTimeFix
+    deflection: RatioSeries | None = None  # deflections of (deflections + portal cases)
+
+
+class HealthFactor(BaseModel):
+    """One input of an account's health score: its value, the points it took off, and why."""
+
+    name: str  # volume_trend | sla_attainment | csat | reopen_rate | open_major_cases
+    value: float | None  # growth, rate, average or count; None without data
+    penalty: float  # points taken off the 100 (at most the input's weight)
+    reason: str
+
+
+class AccountHealth(BaseModel):
+    """An account's customer-health score (0-100; api/services/health_score.py) with reasons."""
+
+    account_id: uuid.UUID
+    name: str
+    parent_id: uuid.UUID | None
+    score: int
+    band: str  # healthy (>= 80) | watch (>= 60) | at_risk
+    reasons: list[str]  # the inputs that took points off, heaviest first
+    factors: list[HealthFactor]
+
+
+class AccountHealthList(Windowed):
+    """Accounts by health, most at risk (lowest score) first, over [since, until)."""
+
+    items: list[AccountHealth]
+    next_cursor: str | None

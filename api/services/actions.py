@@ -12,6 +12,7 @@ from api.auth import Principal, require
 from api.errors import Problem, not_found
 from api.services import cases
 from api.services.intake import bad
+from api.services.partners import check_partner
 from api.updates import run_update
 from models.people import Agent
 from workflows.actions import ACTIONS, Action, ActionInput, missing
@@ -52,6 +53,8 @@ async def running_workflow(db, who: Principal, case_id: uuid.UUID, action: Actio
         raise bad(field, f"{field} is required for {action}")
     if action is Action.ASSIGN and await db.get(Agent, uuid.UUID(arg.agent_id)) is None:
         raise bad("agent_id", "no such agent")
+    if action is Action.ASSIGN_PARTNER:
+        await check_partner(db, uuid.UUID(arg.partner_account_id))
     if case.state in TERMINAL:
         raise Problem(409, f"cannot {action} a case that is {case.state}")
     await db.rollback()  # do not hold a connection while the workflow works

@@ -15,7 +15,8 @@ from workflows.vocabulary import ACTIVE, Role
 
 EVENT_FIELDS = ("id", "kind", "at", "actor_role", "actor_id", "public", "body")
 # Who reads a case's internal events (notes, routing) besides staff.
-INTERNAL_READERS = (Role.INTEGRATION,)
+# Partners work the cases assigned to them as the support team does: the whole timeline.
+INTERNAL_READERS = (Role.INTEGRATION, Role.PARTNER)
 
 
 def view_of(case: Case, now: datetime | None = None) -> dict:
@@ -68,9 +69,12 @@ async def list_views(*, db, who: Principal, filters: dict, limit: int, cursor: s
 
 async def latest(*, db, who: Principal, limit: int) -> list[Case]:
     """The newest cases the caller may see (the console's recent list, the portal's own)."""
-    query = select(Case).where(await visibility.case_filter(db, who))
-    query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)
+    query = latest_query(await visibility.case_filter(db, who), limit)
     return list((await db.execute(query)).scalars().all())
+
+
+def latest_query(visible, limit: int):
+    return select(Case).where(visible).order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)
 
 
 async def at_risk(*, db, within_seconds: int, queue: str | None, limit: int) -> dict:

@@ -1,8 +1,12 @@
-"""The whole customer beside a case: account (and parent), contact or consumer, entitlement
-with units left, their assets, and their other open and recent cases (the console case page)."""
+"""The whole customer beside a case: account (and parent) with its health, contact or
+consumer, entitlement with units left, their assets, and their other open and recent cases
+(the console case page)."""
+
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from api.services import health
 from models.cases import Case
 from models.customers import Account, Asset, Consumer, Contact, Product
 from models.service import Entitlement
@@ -13,7 +17,7 @@ OTHER_CASES = 10  # finished ones shown
 OPEN_CASES = 50
 
 
-async def customer(*, db, case: Case) -> dict:
+async def customer(*, db, case: Case, health_cache: health.HealthCache | None = None) -> dict:
     account = await db.get(Account, case.account_id) if case.account_id else None
     parent = await db.get(Account, account.parent_id) if account and account.parent_id else None
     person = None
@@ -24,6 +28,10 @@ async def customer(*, db, case: Case) -> dict:
     return {
         "account": account and {"id": account.id, "name": account.name, "type": account.type},
         "parent": parent and {"id": parent.id, "name": parent.name},
+        "health": account
+        and await health.of_account(
+            db=db, account_id=account.id, now=datetime.now(UTC), cache=health_cache
+        ),
         "person": {"name": person.name, "email": person.email, "phone": person.phone}
         if person
         else {"name": case.requester_name, "email": case.requester_email, "phone": None},
@@ -93,18 +101,26 @@ async def assets(db, case: Case) -> list[dict]:
     ]
 
 
-async def other_cases(db, case: Case) -> dict:
-    """The customer's other cases (Case rows): the open ones, the newest finished ones."""
+def other_cases_queries(case: Case):
+    """The queries of the customer's other open cases and newest finished ones (None, None for
+    an anonymous requester)."""
     theirs, _ = owner(case)
     if theirs is None:
-        return {"open_cases": [], "recent_cases": []}
+        return None, None
     base = select(Case).where(theirs, Case.id != case.id)
     newest = (Case.created_at.desc(), Case.id.desc())
-    open_rows = await db.execute(
-        base.where(Case.state.in_(ACTIVE)).order_by(*newest).limit(OPEN_CASES)
+    return (
+        base.where(Case.state.in_(ACTIVE)).order_by(*newest).limit(OPEN_CASES),
+        base.where(Case.state.not_in(ACTIVE)).order_by(*newest).limit(OTHER_CASES),
     )
-    recent = base.where(Case.state.not_in(ACTIVE)).order_by(*newest).limit(OTHER_CASES)
+
+
+async def other_cases(db, case: Case) -> dict:
+    """The customer's other cases (Case rows): the open ones, the newest finished ones."""
+    open_query, recent_query = other_cases_queries(case)
+    if open_query is None:
+        return {"open_cases": [], "recent_cases": []}
     return {
-        "open_cases": list(open_rows.scalars()),
-        "recent_cases": list((await db.execute(recent)).scalars()),
+        "open_cases": list((await db.execute(open_query)).scalars()),
+        "recent_cases": list((await db.execute(recent_query)).scalars()),
     }

@@ -18,7 +18,7 @@ from api.schemas.metrics import (
 )
 from models.field_service import WorkOrder
 from workflows.actions import Action
-from workflows.vocabulary import CaseState, Role, WorkOrderState
+from workflows.vocabulary import CaseState, Channel, KnowledgeVerdict, Role, WorkOrderState
 
 FOLLOW_UP_DAYS = 30
 READERS = (Role.SUPERVISOR, Role.AGENT)  # who may read the metrics (and admin)
@@ -79,6 +79,9 @@ async def first_time_fix(*, db, since, until) -> FirstTimeFix:
 # - Backlog: the cases open (created, not yet closed: closed_at) at the end of each day or
 #   week of the window, and at its end.
 # - CSAT: the survey answers (cases.csat) given in the window: average score and count.
+# - Deflection rate: deflections (a customer said a suggested article solved it: once a day per
+#   customer and article) / (deflections + cases opened on the portal), both in the window,
+#   by the week each happened.
 
 DEFAULT_WEEKS = 8
 BUCKETS = {"day": timedelta(days=1), "week": timedelta(weeks=1)}
@@ -139,6 +142,13 @@ ANSWERED = "(c.csat->>'at')::timestamptz"
 CSAT = f"""
 SELECT {week(ANSWERED)}, (c.csat->>'score')::int AS score
 FROM cases c WHERE c.csat IS NOT NULL AND {between(ANSWERED)}
+"""
+DEFLECTED = f"""
+SELECT {week("f.at")}, true AS hit FROM knowledge_feedback f
+WHERE f.verdict = '{KnowledgeVerdict.SOLVED}' AND {between("f.at")}
+UNION ALL
+SELECT {week("c.created_at")}, false AS hit FROM cases c
+WHERE c.channel = '{Channel.PORTAL}' AND {between("c.created_at")}
 """
 BACKLOG = """
 SELECT t AS at, (SELECT count(*) FROM cases c
@@ -206,6 +216,13 @@ async def reopen_rate(*, db, since, until) -> RatioSeries:
     return RatioSeries(**await ratio_series(db, REOPENED, since, until))
 
 
+async def deflection(*, db, since, until) -> RatioSeries:
+    """Deflections (a customer said a suggested article solved it: once a day per customer and
+    article) of deflections + cases opened on the portal, in the window and by week (UTC, from
+    Monday): `count` is the deflections, `of` the deflections plus the portal cases."""
+    return RatioSeries(**await ratio_series(db, DEFLECTED, since, until))
+
+
 async def first_response(*, db, since, until) -> MedianSeries:
     return await median_series(db, FIRST_RESPONSE, since, until)
 
@@ -261,4 +278,5 @@ async def summary(*, db, since, until) -> Summary:
         backlog=await backlog(**window_),
         csat=await csat(**window_),
         first_time_fix=await first_time_fix(**window_),
+        deflection=await deflection(**window_),
     )

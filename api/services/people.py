@@ -3,15 +3,20 @@
 from sqlalchemy import select
 
 from api.auth import Principal
-from models.customers import Consumer, Contact
-from models.people import Agent
+from models.customers import Account, Consumer, Contact
+from models.people import Agent, Technician
 from workflows.vocabulary import CUSTOMERS, STAFF, Role
 
 
 async def person_name(db, who: Principal) -> str | None:
     """The name shown in the page header, when the token names a person."""
-    model = {Role.CONTACT: Contact, Role.CONSUMER: Consumer}.get(who.role, Agent)
-    if not who.subject_id or who.role not in (*STAFF, *CUSTOMERS):
+    model = {
+        Role.CONTACT: Contact,
+        Role.CONSUMER: Consumer,
+        Role.PARTNER: Account,
+        Role.TECHNICIAN: Technician,
+    }.get(who.role, Agent)
+    if not who.subject_id or who.role not in (*STAFF, *CUSTOMERS, Role.PARTNER, Role.TECHNICIAN):
         return None
     person = await db.get(model, who.subject_id)
     return person.name if person else None

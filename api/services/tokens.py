@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth import PrincipalCache, new_token
 from api.errors import Problem, not_found
 from api.schemas.tokens import TokenCreate, TokenCreated
+from api.services.partners import is_partner
 from models.auth import ApiToken, hash_token
 from models.customers import Account, Consumer, Contact
 from models.people import Agent, Technician
@@ -39,7 +40,7 @@ async def check_subject(db: AsyncSession, role: str, subject_id: uuid.UUID | Non
     subject = await db.get(table, subject_id)
     if subject is None:
         raise _bad_subject(f"no such {table.__tablename__[:-1]}: {subject_id}")
-    if role == Role.PARTNER and subject.type not in ("partner", "both"):
+    if role == Role.PARTNER and not is_partner(subject):
         raise _bad_subject("a partner token needs an account of type partner or both")
 
 

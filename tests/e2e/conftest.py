@@ -1,4 +1,5 @@
-"""The real stack for end-to-end tests: Temporal dev server, PostgreSQL, SMTP, worker, HTTP API."""
+"""The real stack for end-to-end tests: Temporal dev server (with its Web UI), PostgreSQL, SMTP,
+worker, HTTP API."""
 
 import asyncio
 import tempfile
@@ -25,8 +26,9 @@ async def stack(pg_root):
     home = Path(tempfile.mkdtemp(prefix="casework-e2e-"))
     database_url = create_database(pg_root, f"e2e_{uuid.uuid4().hex[:8]}")
     upgrade(database_url)
+    # With its Web UI, as `casework dev` runs it: the case page links a case's workflow there.
     temporal = start_temporal(
-        db_file=home / "temporal.db", port=free_port(), ui_port=None, log_file=home / "t.log"
+        db_file=home / "temporal.db", port=free_port(), ui_port=free_port(), log_file=home / "t.log"
     )
     sink = start_smtp_sink()
     port = free_port()
@@ -36,7 +38,9 @@ async def stack(pg_root):
         SMTP_URL=sink.url,
         CASEWORK_ADMIN_TOKEN=ADMIN,
         CASEWORK_API_PORT=port,
+        CASEWORK_PUBLIC_URL=f"http://127.0.0.1:{port}",  # the links in mails lead here
         CASEWORK_TASK_QUEUE="casework-e2e",
+        CASEWORK_TEMPORAL_UI_URL=temporal.ui_url,
     )
     client = await Client.connect(temporal.address)
     deps = build_deps(settings)

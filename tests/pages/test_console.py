@@ -61,7 +61,26 @@ async def test_at_risk_puts_breached_first_then_the_soonest_to_breach(api, sessi
     assert re.search(r"Waiting response <span class=\"badge ok\">running</span>", row)
     row = html[html.index(late.number) : html.index("</tr>", html.index(late.number))]
     assert 'Response <span class="badge bad">breached</span>' in row
-    assert r.headers["Refresh"] == str(REFRESH_SECONDS) and "<script" not in r.text
+    assert "Refresh" not in r.headers  # live.js refreshes the panels in place
+    noscript = f'<noscript><meta http-equiv="refresh" content="{REFRESH_SECONDS}"></noscript>'
+    assert noscript in r.text
+    assert scripts(r.text) == ['<script src="/console/live.js" defer>']
+
+
+def scripts(page: str) -> list[str]:
+    """Every script tag of a page (the only one allowed is our own file, never inline)."""
+    return re.findall(r"<script[^>]*>", page)
+
+
+async def test_the_live_script_is_served_and_finds_the_panels_it_swaps(api):
+    r = await api.get("/console/live.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert "data-live" in r.text and "DOMParser" in r.text
+    page = (await api.get("/console", params={"refresh": 5})).text
+    live = set(re.findall(r'data-live="([^"]+)"', page))
+    assert live == {"as-of", "stats", "at-risk", "queues"}
+    assert 'data-refresh="5"' in page and 'content="5"' in page
+    assert (await api.get("/console", params={"refresh": 0})).status_code == 422
 
 
 async def test_the_console_filters_by_queue_and_priority(api, sessions):

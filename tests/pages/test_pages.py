@@ -14,6 +14,7 @@ from api.auth import COOKIE
 from api.pages.base import env
 from api.pages.console import CONSOLE_ACTIONS
 from api.pages.portal import CUSTOMER_STATES
+from api.services import health_score
 from models.cases import Case, CaseEvent, CsatResponse
 from tests import factories
 from tests.conftest import make_deps, mint, running_worker
@@ -402,12 +403,16 @@ async def test_a_hostile_subject_is_shown_escaped_everywhere(api, anon, world, s
     pages_seen += [(await anon.get(p)).text for p in ("/portal", f"/portal/cases/{case.id}")]
     for page in pages_seen:
         assert escaped in page
-        assert "<script" not in page
+        assert XSS not in page
+        assert set(re.findall(r"<script[^>]*>", page)) <= {'<script src="/console/live.js" defer>'}
 
 
 async def test_pages_forbid_scripts_and_framing(api):
     r = await api.get("/console")
-    assert "default-src 'none'" in r.headers["content-security-policy"]
+    policy = r.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    # Our own script files only: nothing inline, nothing evaluated, nothing from elsewhere.
+    assert "script-src 'self';" in policy and "unsafe" not in policy.split("style-src")[0]
     assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
 
 
@@ -489,6 +494,16 @@ async def test_console_forms_act_and_refusals_come_back_as_messages(live, anon, 
         page = (await agent.get(url)).text
         assert "Internal note added." in page and "Probably the toner." in page
 
+        r = await agent.post(f"{url}/actions/change-priority", data={"priority": "2"})
+        page = (await agent.get(url)).text
+        assert "Priority changed." in page and 'title="priority 2"' in page
+
+        r = await agent.post(f"{url}/actions/await-info", data={"body": "Which tray?"})
+        page = (await agent.get(url)).text
+        assert "the case waits for the customer" in page and "Which tray?" in page
+        assert (await live.get(f"/api/v1/cases/{case_id}")).json()["state"] == "awaiting_info"
+        await anon.post(f"/portal/cases/{case_id}/actions/customer-reply", data={"body": "Two"})
+
         r = await agent.post(f"{url}/actions/resolve", data={"resolution": "New toner."})
         page = (await agent.get(url)).text
         assert "Resolution proposed" in page and "resolved" in page
@@ -529,6 +544,16 @@ def test_every_template_renders_with_sample_data():
         "clocks": [{"name": "Gold", "kind": "response", "state": "paused"}],
         "waiting_since": now,
     }
+    asset = SimpleNamespace(id="a1", serial="S1", location="HQ")
+    work_order = SimpleNamespace(number="WO0000001", state="dispatched", window_start=now)
+    article = SimpleNamespace(
+        id="k1",
+        title="Reset",
+        body="Hold",
+        tags=["howto"],
+        snippet="<mark>Hold</mark>",
+        for_your_products=True,
+    )
     case = {
         "id": row["id"],
         "number": "CS0001000",
@@ -554,8 +579,37 @@ def test_every_template_renders_with_sample_data():
     agent = {"id": uuid.uuid4(), "name": "Ann", "role": "agent", "status": "available"}
     agent |= {"load": 5, "capacity": 5, "percent": 100}
     common = {"who": who, "who_name": "Root", "flash": {"kind": "ok", "text": "Done"}}
+    common["home"] = "/console"
     samples = {
-        "login.html": {"title": "Sign in", "error": "nope", "next": "/console"},
+        "login.html": {
+            "title": "Sign in",
+            "error": "nope",
+            "next": "/console",
+            "sent": True,
+            "refused": {"title": "This sign-in link was already used", "detail": "Ask again"},
+        },
+        "login_confirm.html": {
+            "title": "Sign in",
+            "value": "abc.def",
+            "person": SimpleNamespace(name="Ada", email="a@x", role="contact"),
+        },
+        "account.html": {
+            "title": "Your sessions",
+            "sessions": [
+                {"id": uuid.uuid4(), "created_at": now, "via": "email-link"}
+                | {"last_seen_at": now, "expires_at": now, "current": True}
+            ],
+        },
+        "partner.html": {"title": "Assigned", "cases": [SimpleNamespace(**case)]},
+        "partner_case.html": {
+            "title": "Case",
+            "case": SimpleNamespace(**case),
+            "events": [
+                SimpleNamespace(kind="note", at=now, actor_role="agent", public=False, body="b")
+            ],
+            "offered": ["respond", "note"],
+            "summaries": {"respond": "Reply", "note": "Note"},
+        },
         "error.html": {"title": "Not found", "status": 404, "detail": "no", "home": "/console"},
         "console.html": {
             "title": "Console",
@@ -581,6 +635,9 @@ def test_every_template_renders_with_sample_data():
             "customer": {
                 "account": {"id": uuid.uuid4(), "name": "Acme", "type": "customer"},
                 "parent": {"id": uuid.uuid4(), "name": "Acme Group"},
+                "health": health_score.score(
+                    health_score.HealthInputs(csat_answers=1, csat_average=2)
+                ),
                 "person": {"name": "Ada", "email": "a@x", "phone": "+1"},
                 "person_kind": "contact",
                 "entitlement": {
@@ -648,12 +705,34 @@ def test_every_template_renders_with_sample_data():
         },
         "portal.html": {
             "title": "Your cases",
+            "banners": [{"kind": "error", "text": "Outage"}],
+            "action_needed": [SimpleNamespace(**case)],
             "cases": [SimpleNamespace(**case)],
+            "account_cases": [SimpleNamespace(**case)],
+            "is_contact": True,
+            "assets": [(asset, SimpleNamespace(name="Router"))],
+            "work_orders": {asset.id: [work_order]},
             "states": CUSTOMER_STATES,
             "q": "router",
-            "articles": [SimpleNamespace(title="Reset", body="Hold", tags=["howto"])],
-            "form": {"subject": "", "description": "", "key": "k"},
+            "articles": [article],
+            "key": "k",
+        },
+        "portal_new.html": {
+            "title": "Open a case",
+            "form": {
+                "subject": "s",
+                "description": "",
+                "key": "k",
+                "product": "p1",
+                "asset": "a1",
+                "issue_type": "Setup",
+                "symptom": "Update",
+            },
             "error": "bad",
+            "suggestions": [article],
+            "assets": [(asset, SimpleNamespace(name="Router"))],
+            "products": [SimpleNamespace(id="p1", name="Router")],
+            "issue_types": {"Setup": ("Update",)},
         },
         "console_metrics.html": {
             "title": "Metrics",
@@ -663,6 +742,27 @@ def test_every_template_renders_with_sample_data():
                 {"key": "k", "name": "N", "number": "1", "detail": "d", "chart": "<svg></svg>"}
             ],
         },
+        "console_accounts.html": {
+            "title": "Customer health",
+            "since": now,
+            "until": now,
+            "accounts": [
+                {
+                    "account_id": uuid.uuid4(),
+                    "name": "Acme",
+                    "parent_id": None,
+                    "score": 41,
+                    "band": "at_risk",
+                    "reasons": ["CSAT 1.0 / 5 from 2 answers"],
+                    "factors": [
+                        {"name": "csat", "value": 1.0, "penalty": 20.0, "reason": "CSAT 1.0 / 5"},
+                        {"name": "reopen_rate", "value": None, "penalty": 0.0, "reason": "none"},
+                    ],
+                }
+            ],
+            "next": "/console/accounts?page=x",
+            "weights": health_score.WEIGHTS,
+        },
         "portal_case.html": {
             "title": "Case",
             "case": SimpleNamespace(**case),
@@ -671,6 +771,9 @@ def test_every_template_renders_with_sample_data():
             "can_reply": True,
             "can_decide": True,
             "can_rate": True,
+            "product": SimpleNamespace(name="Router"),
+            "asset": SimpleNamespace(serial="S1", location="HQ"),
+            "issue": "Setup · Update",
         },
     }
     names = [n for n in env.list_templates() if n.endswith(".html")]

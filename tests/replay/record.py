@@ -33,6 +33,8 @@ from tests.conftest import make_deps, running_worker, time_skipping
 from tests.workflows.field_helpers import technician, wait_work_order, wo_act
 from tests.workflows.helpers import act, described, open_for, wait_row
 from workflows.case import CaseWorkflow
+from workflows.customer_merge import MergeInput
+from workflows.merge import CustomerMergeWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.types import (
@@ -101,6 +103,17 @@ async def accept(w: World) -> dict[str, str]:
     await act(w.client, case, "resolve", body="Restarted; working again.")
     await act(w.client, case, "accept", role="contact")
     return {"accept": await w.finished(case, "closed")}
+
+
+async def assign_partner(w: World) -> dict[str, str]:
+    """The case goes to a partner account, whose user answers; then the usual close."""
+    partner = await f.account(w.sessions, "FixIt", domains=())
+    case = await w.open_case()
+    await act(w.client, case, "assign-partner", partner_account_id=str(partner.id))
+    await act(w.client, case, "respond", role="partner", body="A technician comes at 10.")
+    await act(w.client, case, "resolve", body="Fixed on site.")
+    await act(w.client, case, "accept", role="contact")
+    return {"assign_partner": await w.finished(case, "closed")}
 
 
 async def reject_reopen(w: World) -> dict[str, str]:
@@ -373,6 +386,33 @@ async def continue_as_new(w: World) -> dict[str, str | tuple[str, str]]:
     }
 
 
+async def customer_merge(w: World) -> dict[str, str]:
+    """The case's account is merged into another: the CustomerMergeWorkflow (also recorded)
+    moves the rows and tells the case (the `customer_merged` signal), which follows it."""
+    survivor = await f.account(w.sessions, "Acme Group", domains=("acme-group.example",))
+    case = await w.open_case()
+    merge = MergeInput(str(uuid.uuid4()), "account", str(w.account_id), str(survivor.id))
+    # Awaiting a result lets the time-skipping server skip ahead, and this case has no timer
+    # to stop it: without this, the case would run out its (test server's) execution timeout.
+    with w.env.auto_time_skipping_disabled():
+        await w.client.execute_workflow(
+            CustomerMergeWorkflow.run, merge, id=f"merge-{merge.merge_id}", task_queue=w.tq
+        )
+    handle = w.client.get_workflow_handle(case.workflow_id)
+    for _ in range(300):
+        if (await handle.query(CaseWorkflow.state)).account_id == str(survivor.id):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the case never followed the merge")
+    await act(w.client, case, "resolve", body="Done.")
+    await act(w.client, case, "accept", role="contact")
+    return {
+        "customer_merge": await w.finished(case, "closed"),
+        "customer_merge_workflow": f"merge-{merge.merge_id}",
+    }
+
+
 # name of the path -> (how it runs, capacity of its one agent)
 PATHS: dict[str, tuple[Scenario, int]] = {
     "accept": (accept, 5),
@@ -391,6 +431,8 @@ PATHS: dict[str, tuple[Scenario, int]] = {
     "priority_swap": (priority_swap, 5),
     "policy_retime": (policy_retime, 5),
     "continue_as_new": (continue_as_new, 5),
+    "customer_merge": (customer_merge, 5),
+    "assign_partner": (assign_partner, 5),
 }
 
 

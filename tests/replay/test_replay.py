@@ -37,6 +37,9 @@ PATHS = {
     "policy_change",
     "continue_as_new",
     "continue_as_new_first_run",
+    "customer_merge",
+    "customer_merge_workflow",
+    "assign_partner",
 }
 
 

@@ -19,6 +19,7 @@ ROLES = (
     "technician",
     "integration",
     "partner",
+    "partner_other",
     "contact_a",
     "contact_b",
     "contact_child",
@@ -30,6 +31,7 @@ STAFF = {"admin": 200, "supervisor": 200, "agent": 200, "integration": 200}
 HIDDEN = {
     "technician": 404,
     "partner": 404,
+    "partner_other": 404,
     "contact_b": 404,
     "contact_child": 404,
     "consumer": 404,
@@ -46,7 +48,10 @@ def row(default: int | None = None, **codes: int) -> dict:
 METRIC_READERS = row(403, admin=200, supervisor=200, agent=200, anonymous=401)
 
 # (method, path template, body, expected status by role); {a} is account A's case,
-# {child} the case of A's child site, {b} account B's, {x} the consumer's.
+# {child} the case of A's child site, {b} account B's, {x} the consumer's, {p} another of
+# account B's, assigned to the partner (not to partner_other).
+PARTNERED = {**HIDDEN, "contact_b": 200, "partner": 200}
+PARTNER_WORK = row(403, admin=200, agent=200, partner=200, partner_other=404, anonymous=401)
 MATRIX = [
     ("GET", "/api/v1/cases/{a}", None, row(**STAFF, **HIDDEN, contact_a=200)),
     ("GET", "/api/v1/cases/{a}/timeline", None, row(**STAFF, **HIDDEN, contact_a=200)),
@@ -58,6 +63,38 @@ MATRIX = [
     ),
     ("GET", "/api/v1/cases/{b}", None, row(**STAFF, **{**HIDDEN, "contact_b": 200}, contact_a=404)),
     ("GET", "/api/v1/cases/{x}", None, row(**STAFF, **{**HIDDEN, "consumer": 200}, contact_a=404)),
+    ("GET", "/api/v1/cases/{p}", None, row(**STAFF, **PARTNERED, contact_a=404)),
+    ("GET", "/api/v1/cases/{p}/timeline", None, row(**STAFF, **PARTNERED, contact_a=404)),
+    ("POST", "/api/v1/cases/{p}/actions/note", {"body": "partner note"}, PARTNER_WORK),
+    ("POST", "/api/v1/cases/{p}/actions/respond", {"body": "on our way"}, PARTNER_WORK),
+    (
+        "POST",
+        "/api/v1/cases/{a}/actions/assign-partner",
+        {"partner_account_id": "{b_account}"},  # a customer account: never a partner
+        row(403, admin=422, supervisor=422, agent=422, anonymous=401),
+    ),
+    ("GET", "/api/v1/cases/{a}/attachments", None, row(**STAFF, **HIDDEN, contact_a=200)),
+    (
+        "GET",
+        "/api/v1/cases/{b}/attachments",
+        None,
+        row(**STAFF, **{**HIDDEN, "contact_b": 200}, contact_a=404),
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{a}/messages",
+        None,
+        # Partners read the whole of the cases assigned to them, so for others it is 404.
+        row(403, **STAFF, partner=404, partner_other=404, anonymous=401),
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{p}/messages",
+        None,
+        row(403, **STAFF, partner=200, partner_other=404, anonymous=401),
+    ),
+    # Only the mail gateway posts mail (415 here: no message/rfc822 body).
+    ("POST", "/api/v1/inbound/email", None, row(403, admin=415, integration=415, anonymous=401)),
     (
         "GET",
         "/api/v1/cases/{a}/notifications",
@@ -74,7 +111,7 @@ MATRIX = [
         "POST",
         "/api/v1/cases/{a}/actions/note",
         {"body": "internal"},
-        row(403, admin=200, agent=200, anonymous=401),
+        row(403, admin=200, agent=200, partner=404, partner_other=404, anonymous=401),
     ),
     (
         "POST",
@@ -127,6 +164,14 @@ MATRIX = [
         row(403, admin=200, supervisor=200, agent=200, anonymous=401),
     ),
     ("GET", "/api/v1/knowledge/search?q=router", None, row(200, anonymous=401)),
+    (
+        "PATCH",
+        f"/api/v1/knowledge/{uuid.UUID(int=7)}",
+        {"title": "Edited"},
+        row(403, admin=404, integration=404, anonymous=401),
+    ),
+    ("POST", f"/api/v1/knowledge/{uuid.UUID(int=7)}/deflections", None, row(404, anonymous=401)),
+    ("POST", f"/api/v1/knowledge/{uuid.UUID(int=7)}/not-helpful", None, row(404, anonymous=401)),
     *(
         ("GET", f"/api/v1/metrics/{name}", None, METRIC_READERS)
         for name in (
@@ -139,6 +184,8 @@ MATRIX = [
             "backlog",
             "csat",
             "first-time-fix",
+            "deflection",
+            "health",
         )
     ),
 ]
@@ -150,12 +197,14 @@ async def world(api, sessions, ts_env):
     child = await f.account(sessions, "A site", domains=[], parent_id=parent.id)
     other = await f.account(sessions, "B", domains=["b.example"])
     partner = await f.account(sessions, "Partner", domains=[])
+    partner_other = await f.account(sessions, "Other partner", domains=[])
     from sqlalchemy import update
 
     from models.customers import Account
 
     async with sessions() as db, db.begin():
-        await db.execute(update(Account).where(Account.id == partner.id).values(type="partner"))
+        for p in (partner, partner_other):
+            await db.execute(update(Account).where(Account.id == p.id).values(type="partner"))
     people = {
         "contact_a": await f.contact(sessions, parent.id, email="a@a.example"),
         "contact_child": await f.contact(sessions, child.id, email="c@a.example"),
@@ -175,6 +224,7 @@ async def world(api, sessions, ts_env):
         "technician": await mint(api, "technician", tech.json()["id"]),
         "integration": await mint(api, "integration"),
         "partner": await mint(api, "partner", partner.id),
+        "partner_other": await mint(api, "partner", partner_other.id),
     }
     for name, person in people.items():
         role = "consumer" if name.startswith("consumer") else "contact"
@@ -186,6 +236,7 @@ async def world(api, sessions, ts_env):
             "child": {"contact_id": str(people["contact_child"].id)},
             "b": {"contact_id": str(people["contact_b"].id)},
             "x": {"consumer_id": str(people["consumer"].id)},
+            "p": {"contact_id": str(people["contact_b"].id)},
         }.items():
             r = await api.post("/api/v1/cases", json={"subject": key, "channel": "api", **body})
             assert r.status_code == 201, r.text
@@ -196,7 +247,13 @@ async def world(api, sessions, ts_env):
                     break
                 await asyncio.sleep(0.05)
         await api.post(f"/api/v1/cases/{cases['a']}/actions/note", json={"body": "secret"})
-        yield {"headers": headers, "cases": cases, "api": api}
+        r = await api.post(
+            f"/api/v1/cases/{cases['p']}/actions/assign-partner",
+            json={"partner_account_id": str(partner.id)},
+        )
+        assert r.status_code == 200 and r.json()["partner_account_id"] == str(partner.id), r.text
+        ids = {"b_account": str(other.id), "partner_account": str(partner.id)}
+        yield {"headers": headers, "cases": cases, "api": api, "ids": ids}
 
 
 async def call(api, headers, method, path, body):
@@ -211,6 +268,8 @@ async def test_every_role_gets_exactly_what_the_table_says(world):
     wrong = []
     for method, template, body, expected in MATRIX:
         path = template.format(**cases)
+        if body is not None:
+            body = {k: v.format(**world["ids"]) for k, v in body.items()}
         for role_name, want in expected.items():
             got = await call(api, world["headers"][role_name], method, path, body)
             if got.status_code != want:
@@ -224,11 +283,12 @@ async def test_foreign_cases_never_show_in_lists_or_timelines(world):
     visible = {
         "contact_a": {"a", "child"},
         "contact_child": {"child"},
-        "contact_b": {"b"},
+        "contact_b": {"b", "p"},
         "consumer": {"x"},
         "consumer_other": set(),
         "technician": set(),
-        "partner": set(),
+        "partner": {"p"},
+        "partner_other": set(),
         "supervisor": set(cases),
     }
     names = {v: k for k, v in cases.items()}

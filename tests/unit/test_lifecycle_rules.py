@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workflows import lifecycle, sla
-from workflows.actions import ACTIONS, Action, ChangePriorityInput
+from workflows.actions import ACTIONS, Action, AssignPartnerInput, ChangePriorityInput
 from workflows.case_data import CaseData
 from workflows.deadlines import DeadlineKind, next_deadline
 from workflows.types import SlaSpec
@@ -41,6 +41,7 @@ def fields(action: Action, draw) -> dict:
         "priority": draw(st.sampled_from((1, 2, 3, 4, 0, None))),
         "resolution": draw(st.sampled_from(("fixed", None))),
         "reason": draw(st.sampled_from(("why", None))),
+        "partner_account_id": draw(st.sampled_from(("partner-1", "partner-2", None))),
     }
     return {name: given[name] for name in ACTIONS[action].fields if name in given}
 
@@ -159,3 +160,20 @@ def test_a_breach_escalates_and_requeues_only_an_unassigned_case():
         clock, 0.5, priority=1, queue="support", assigned=True, escalation_queue=None
     )
     assert warn.event == "sla_warning" and clock.warned == [0.5]
+
+
+def test_assign_partner_records_the_partner_internally_and_keeps_the_state():
+    case = a_case()
+    arg = AssignPartnerInput(actor_role="supervisor", partner_account_id="partner-1")
+    assert lifecycle.refusal(case, Action.ASSIGN_PARTNER, arg) is None
+    fx = lifecycle.decide(case, Action.ASSIGN_PARTNER, arg, T0)
+    assert (fx.state, fx.event, fx.public, fx.notify) == (S.OPEN, "assign_partner", False, [])
+    assert fx.routing == lifecycle.Routing.NONE
+    lifecycle.apply(case, fx, T0)
+    assert case.partner_account_id == "partner-1"
+    again = lifecycle.refusal(case, Action.ASSIGN_PARTNER, arg)
+    assert again is not None and again.type == NOT_ALLOWED
+    missing = lifecycle.refusal(case, Action.ASSIGN_PARTNER, AssignPartnerInput())
+    assert missing is not None and missing.type == INVALID
+    case.state = S.CLOSED
+    assert lifecycle.refusal(case, Action.ASSIGN_PARTNER, arg).type == NOT_ALLOWED

@@ -22,6 +22,7 @@ from activities.mailer import (
     TransientMailError,
     build_message,
 )
+from activities.relay import case_header
 
 HOSTILE = "<script>alert(1)</script> {{ 7*7 }}"
 SENDER = "support@casework.localhost"
@@ -487,3 +488,29 @@ def test_an_idle_connection_is_not_kept_past_its_time(counting_server, request) 
     mailer.send(_message())
     mailer.send(_message())
     assert handler.connections == 2
+
+
+def test_the_sign_in_mail_needs_no_case_and_carries_its_link(renderer: Renderer) -> None:
+    context = {
+        "recipient": {"name": HOSTILE, "email": "ada@example.com"},
+        "portal_url": "https://casework.example.com",
+        "link": {
+            "url": "https://casework.example.com/login/link/ab.cd",
+            "minutes": 15,
+            "role": "contact",
+        },
+    }
+    out = renderer.render("sign_in_link", context)
+    assert out.subject == "Your Casework sign-in link"
+    for part in (out.text, out.html):
+        assert "https://casework.example.com/login/link/ab.cd" in part
+        assert "15 minutes" in part and "{{ 7*7 }}" in part and "49" not in part
+    assert "<script>" not in out.html and out.html.lstrip().startswith("<!DOCTYPE html>")
+    message = build_message(
+        rendered=out,
+        sender="support@casework.test",
+        recipient="ada@example.com",
+        message_id="<abc@casework>",
+        headers=case_header(context),
+    )
+    assert message["X-Casework-Case"] is None  # about no case

@@ -30,6 +30,7 @@ BODIES = {
     "cancel": {"reason": "duplicate"},
     "request-field-service": {},
     "escalate-itsm": {},
+    "assign-partner": {},
 }
 # How to bring a fresh open case into each state an action can be tried in.
 PATHS = {"open": [], "awaiting_info": ["await-info"], "resolved": ["resolve"]}
@@ -42,8 +43,10 @@ async def world(sessions, fresh_env):
     ada = await f.contact(sessions, acct.id, email="ada@acme.example")
     first = await f.agent(sessions, "First")
     other = await f.agent(sessions, "Other")
+    partner = await f.account(sessions, "FixIt", domains=())
     async with running_worker(ts_env.client, make_deps(sessions)) as tq:
-        yield {"ada": ada, "tq": tq, "agents": (first, other), "client": ts_env.client}
+        world = {"ada": ada, "tq": tq, "agents": (first, other), "client": ts_env.client}
+        yield world | {"partner": partner}
 
 
 async def case_in(sessions, world, state):
@@ -59,6 +62,8 @@ def kwargs(action, world, case_row):
     if action == "assign":
         first, other = world["agents"]
         kw["agent_id"] = str(other.id if case_row.assigned_agent_id == first.id else first.id)
+    if action == "assign-partner":
+        kw["partner_account_id"] = str(world["partner"].id)
     return kw
 
 

@@ -6,9 +6,11 @@ from fastapi import APIRouter, Response
 
 from api.collections import collection
 from api.deps import Admin, Reader, SessionDep, Writer
+from api.merging import merge_route
 from api.schemas.catalog import AccountCreate, AccountRead, Page, TeamMemberCreate, TeamMemberRead
 from api.services.catalog import customers
 from models.customers import Account
+from workflows.vocabulary import MergeKind
 
 router = APIRouter(tags=["accounts"])
 
@@ -20,7 +22,10 @@ async def create_account(body: AccountCreate, db: SessionDep, _: Writer):
     return await customers.create_account(db=db, body=body)
 
 
-collection(router, "accounts", Account, AccountRead, "accounts")
+# A merged account leaves the list; GET by id still answers it, with merged_into_id.
+collection(
+    router, "accounts", Account, AccountRead, "accounts", where=Account.merged_into_id.is_(None)
+)
 
 
 @router.post(
@@ -44,3 +49,15 @@ async def add_team_member(
 async def list_team(account_id: uuid.UUID, db: SessionDep, _: Reader):
     """The account's team: each agent and their role on it."""
     return await customers.team(db=db, account_id=account_id)
+
+
+merge_route(
+    router,
+    "accounts",
+    MergeKind.ACCOUNT,
+    """Move every case, asset, entitlement, contract, membership, team member and child
+account of this account to `into_id` in one transaction, keep an audit record, and tell
+each running case's workflow, whose account (query, search attribute), routing and SLA
+notices then follow the survivor. This account keeps `merged_into_id` and leaves the
+list. 422 into itself; 409 when either side was merged already; 404 unknown ids.""",
+)

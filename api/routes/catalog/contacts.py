@@ -5,9 +5,11 @@ import uuid
 from fastapi import APIRouter
 
 from api.deps import Reader, SessionDep, Writer
+from api.merging import merge_route
 from api.pagination import CursorQ, LimitQ, result
 from api.schemas.catalog import ContactCreate, ContactRead, Page
 from api.services.catalog import customers
+from workflows.vocabulary import MergeKind
 
 router = APIRouter(tags=["contacts"])
 
@@ -31,3 +33,15 @@ async def list_contacts(db: SessionDep, _: Reader, limit: LimitQ = 50, cursor: C
 async def get_contact(contact_id: uuid.UUID, db: SessionDep, _: Reader):
     """One contact: name, email, phone and account."""
     return await customers.get_contact(db=db, contact_id=contact_id)
+
+
+merge_route(
+    router,
+    "contacts",
+    MergeKind.CONTACT,
+    """Move this contact's cases, entitlements, account memberships and portal tokens to
+`into_id` in one transaction, keep an audit record, and tell each running case's
+workflow. Mail from this contact's address then reaches the survivor. This contact keeps
+`merged_into_id` and leaves the list. 422 into itself; 409 when either side was merged
+already; 404 unknown ids.""",
+)

@@ -23,6 +23,7 @@ from api.schemas.catalog import (
 )
 from api.services.catalog.common import check_refs, one, save
 from models.customers import Account, AccountContact, Asset, Consumer, Contact, Product
+from models.participants import bouncing
 from models.people import AccountTeamMember, Agent
 
 
@@ -70,6 +71,7 @@ def contact_read(contact: Contact, links: list[AccountContact]) -> ContactRead:
         account_ids=[link.account_id for link in links],
         primary_account_id=primary,
         created_at=contact.created_at,
+        merged_into_id=contact.merged_into_id,
     )
 
 
@@ -96,13 +98,16 @@ async def create_contact(*, db: AsyncSession, body: ContactCreate) -> ContactRea
 
 async def contacts(*, db: AsyncSession, limit: int, cursor: str | None) -> tuple[list, dict]:
     """A page of contacts (one more than `limit`) and their account links."""
-    rows = list((await db.scalars(page(select(Contact), Contact, limit, cursor))).all())
+    live = select(Contact).where(Contact.merged_into_id.is_(None))  # merged ones left the list
+    rows = list((await db.scalars(page(live, Contact, limit, cursor))).all())
     return rows, await links_of(db, [c.id for c in rows])
 
 
 async def get_contact(*, db: AsyncSession, contact_id: uuid.UUID) -> ContactRead:
     contact = await one(db, Contact, contact_id)
-    return contact_read(contact, (await links_of(db, [contact.id]))[contact.id])
+    read = contact_read(contact, (await links_of(db, [contact.id]))[contact.id])
+    read.email_bouncing = (await bouncing(db, [contact.email])).get(contact.email.lower())
+    return read
 
 
 async def create_consumer(*, db: AsyncSession, body: ConsumerCreate) -> ConsumerRead:
