@@ -11,6 +11,7 @@ from activities.merge import MergeActivities
 from activities.opening import OpeningActivities
 from activities.record import RecordActivities
 from activities.routing import RoutingActivities
+from activities.scheduled import ScheduledActivities
 
 
 def all_activities(deps: Deps) -> list[Callable[..., Any]]:
@@ -20,6 +21,7 @@ def all_activities(deps: Deps) -> list[Callable[..., Any]]:
     field = FieldServiceActivities(deps)
     itsm = ItsmActivities(deps)
     opening = OpeningActivities(deps)
+    scheduled = ScheduledActivities(deps)
     return [
         slas.default_slas,
         slas.find_cases_using,
@@ -33,4 +35,9 @@ def all_activities(deps: Deps) -> list[Callable[..., Any]]:
         itsm.deliver_incident,
         itsm.update_incident,
         MergeActivities(deps).merge_customer,
+        scheduled.find_due_assets,
+        scheduled.open_maintenance_cases,
+        scheduled.find_expiring_entitlements,
+        scheduled.open_expiry_cases,
+        scheduled.record_scheduled_run,
     ]

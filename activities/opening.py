@@ -87,6 +87,8 @@ class OpeningActivities:
                 reopen_window_seconds=d.default_reopen_window_seconds,
                 portal_url=d.portal_url,
             )
+            if arg.new is not None and arg.new.field_service:  # the opener asks for a visit
+                got.field_service = arg.new.field_service
             first = DispatchInput.at_intake(arg.case_id)
             routed = await dispatch(db, **asdict(first), portal_url=d.portal_url)
         return OpenedCase(got, routed)

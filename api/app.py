@@ -19,6 +19,7 @@ from api.routes import (
     health,
     inbound_mail,
     itsm,
+    maintenance_plans,
     metrics,
     sessions,
     tokens,
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, traced: Tracing | None = None) 
         data_debt,
         sessions,
         inbound_mail,
+        maintenance_plans,
     ):
         app.include_router(module.router, prefix="/api/v1")
     for module in (login, console, portal, partner, account):

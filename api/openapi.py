@@ -114,6 +114,11 @@ TAGS = [
         "description": "Reports for the customer success team: the customer"
         " record's data debt (unlinked and duplicate contacts).",
     },
+    {
+        "name": "maintenance plans",
+        "description": "Preventive maintenance: plans that open a case, with its work order,"
+        " for each asset as it falls due (Temporal Schedules).",
+    },
 ]
 
 

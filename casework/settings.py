@@ -122,6 +122,15 @@ class Settings(BaseSettings):
         """Every address that is ours: the sender of our mail and the inbound ones."""
         return frozenset([self.mail_from.lower(), *self.mail_addresses])
 
+    # Scheduled triggers (casework/schedules.py): how often each maintenance plan and the
+    # entitlement expiry look for what falls due, and how far ahead an entitlement's end
+    # opens its renewal case.
+    scheduled_check_seconds: int = Field(
+        24 * 3600, ge=60, validation_alias="CASEWORK_SCHEDULED_CHECK_SECONDS"
+    )
+    entitlement_expiry_lead_days: int = Field(
+        30, ge=0, validation_alias="CASEWORK_ENTITLEMENT_EXPIRY_LEAD_DAYS"
+    )
     # OpenTelemetry tracing (casework/tracing.py): the OTLP/HTTP collector's base URL; unset:
     # no tracing at all. OTEL_SERVICE_NAME and the other OTEL_* variables apply as usual.
     otlp_endpoint: str | None = Field(

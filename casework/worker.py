@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 from activities import Deps, all_activities
 from activities.mailer import Mailer, Renderer
 from activities.relay import OutboxRelay
-from casework import loop, temporal, tracing
+from casework import loop, schedules, temporal, tracing
 from casework.logging import configure as configure_logging
 from casework.settings import Settings, get_settings
 from models.db import libpq_url, make_engine, make_session_factory
@@ -26,6 +26,7 @@ from workflows.merge import CustomerMergeWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
 from workflows.sandbox import workflow_runner
+from workflows.scheduled import EntitlementExpiryWorkflow, MaintenanceRunWorkflow
 from workflows.work_order import WorkOrderDispatchWorkflow, WorkOrderWorkflow
 
 WORKFLOWS = [
@@ -35,6 +36,8 @@ WORKFLOWS = [
     WorkOrderWorkflow,
     WorkOrderDispatchWorkflow,
     CustomerMergeWorkflow,
+    MaintenanceRunWorkflow,
+    EntitlementExpiryWorkflow,
 ]
 log = logging.getLogger("casework.worker")
 # On shutdown, running steps get this long to finish before they are cancelled; a step that
@@ -133,6 +136,7 @@ async def run_worker(settings: Settings | None = None) -> None:
         log.info("tracing to %s", settings.otlp_endpoint)
     deps = build_deps(settings, engine)
     worker = build_worker(client, settings, deps)
+    await schedules.ensure_expiry_schedule(client, settings)
     where = client.service_client.config.target_host
     log.info("worker polling task queue %r on %s", settings.task_queue, where)
     if settings.worker_metrics_address:

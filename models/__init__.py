@@ -10,6 +10,7 @@ from models import (  # noqa: F401
     mail,
     merges,
     people,
+    scheduled,
     service,
 )
 from models.base import Base

@@ -82,3 +82,21 @@ async def entitlement(sessions, name="Standard", sla_ids=(), **grain):
             **grain,
         ),
     )
+
+
+async def maintenance_plan(sessions, product_id, *, every_days=30, lead_days=7, **kw):
+    from models.scheduled import MaintenancePlan
+
+    plan_id = uuid.uuid4()
+    fields = {"name": "Boiler service", "asset_ids": [], "skills": [], "parts": []} | kw
+    return await add(
+        sessions,
+        MaintenancePlan(
+            id=plan_id,
+            product_id=product_id,
+            every_days=every_days,
+            lead_days=lead_days,
+            schedule_id=f"maintenance-plan-{plan_id}",
+            **fields,
+        ),
+    )

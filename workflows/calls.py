@@ -11,6 +11,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.customer_merge import MergeInput, MergeResult
+from workflows.scheduled_types import DuePage, DueQuery, OpenDue, OpenedDue, RunRecord, RunSummary
 from workflows.types import (
     AffectedCases,
     CreateWorkOrderInput,
@@ -137,3 +138,20 @@ async def deliver_incident(arg: DeliverIncidentInput) -> IncidentDelivered:
 
 async def merge_customer(arg: MergeInput) -> MergeResult:
     return await _remote("merge_customer", arg, MergeResult, DB_TIMEOUT, DB_RETRY)
+
+
+# ----- scheduled runs (maintenance plans, entitlement expiry): one activity per page -------
+# Opening a page of cases starts (and waits for the intake of) up to a page of workflows.
+OPEN_PAGE_TIMEOUT = timedelta(minutes=5)
+
+
+async def find_due(name: str, arg: DueQuery) -> DuePage:
+    return await _remote(name, arg, DuePage, DB_TIMEOUT, DB_RETRY)
+
+
+async def open_due(name: str, arg: OpenDue) -> OpenedDue:
+    return await _remote(name, arg, OpenedDue, OPEN_PAGE_TIMEOUT, DB_RETRY)
+
+
+async def record_scheduled_run(arg: RunRecord) -> RunSummary:
+    return await _remote("record_scheduled_run", arg, RunSummary, DB_TIMEOUT, DB_RETRY)

@@ -41,6 +41,9 @@ class NewCase:
     required_skills: list[str] = field(default_factory=list)
     queue: str | None = None
     parent_case_id: str | None = None
+    # FieldServiceRequest fields: the new case spawns this work order at intake (a
+    # maintenance plan's visit), as a matching category rule's would.
+    field_service: dict[str, Any] | None = None
 
 
 @dataclass

@@ -15,21 +15,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
-    WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.case_start import start_case
 from api import visibility
 from api.auth import Principal
 from api.errors import Problem
 from api.schemas.cases import CaseCreate
 from models.cases import Case, IntakeKey, case_number_seq, format_case_number
 from models.customers import Account, AccountContact, Asset, Consumer, Contact, Product
-from workflows.case import CaseInput, CaseWorkflow
-from workflows.types import NewCase, WhenOpened
+from workflows.types import NewCase
 from workflows.vocabulary import Role
 
 
@@ -180,22 +178,15 @@ async def open_case(
         case_id, number, fresh = await reserve(db, key)
     workflow_id = f"case-{number}"
     new = NewCase(**{k: _plain(v) for k, v in fields.items() if k in NEW_CASE_FIELDS})
-    start = WithStartWorkflowOperation(
-        CaseWorkflow.run,
-        CaseInput(str(case_id), number, new=new, history_limit=history_limit),
-        id=workflow_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        # A key retried after its case has ended must not start the case again.
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
     try:
-        await client.execute_update_with_start_workflow(
-            CaseWorkflow.opened,
-            WhenOpened(),
-            start_workflow_operation=start,
-            id=f"opened-{case_id}",
-            rpc_timeout=OPEN_TIMEOUT,
+        await start_case(
+            client,
+            task_queue=task_queue,
+            case_id=str(case_id),
+            number=number,
+            new=new,
+            timeout=OPEN_TIMEOUT,
+            history_limit=history_limit,
         )
     except WorkflowAlreadyStartedError:
         if fresh:

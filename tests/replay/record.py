@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.services.intake import open_case
 from models import metadata
 from models.cases import Case
-from models.customers import Contact
+from models.customers import Asset, Contact
 from models.people import Agent, Queue
 from models.service import Schedule as ScheduleRow
 from models.service import SlaDefinition
@@ -37,6 +37,8 @@ from workflows.customer_merge import MergeInput
 from workflows.merge import CustomerMergeWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
+from workflows.scheduled import MaintenanceRunWorkflow
+from workflows.scheduled_types import ScheduledRunInput
 from workflows.types import (
     DispatchInput,
     FieldServiceRequest,
@@ -413,6 +415,28 @@ async def customer_merge(w: World) -> dict[str, str]:
     }
 
 
+async def maintenance_run(w: World) -> dict[str, str]:
+    """A maintenance plan's run (MaintenanceRunWorkflow) over three assets, two a page: it
+    opens a case with a work order for each, then records its counts."""
+    product = await f.product(w.sessions, "Boiler")
+    plan = await f.maintenance_plan(w.sessions, product.id, parts=["filter kit"])
+    boilers = [
+        Asset(id=uuid.uuid4(), product_id=product.id, serial=f"B-{n}", account_id=w.account_id)
+        for n in range(3)
+    ]
+    await f.add(w.sessions, *boilers)
+    wf_id = f"maintenance-run-{plan.id}"
+    handle = await w.client.start_workflow(
+        MaintenanceRunWorkflow.run,
+        ScheduledRunInput(plan_id=str(plan.id), batch_size=2),
+        id=wf_id,
+        task_queue=w.tq,
+    )
+    summary = await handle.result()
+    assert (summary.items_due, summary.cases_opened) == (3, 3), summary
+    return {"maintenance_run": wf_id}
+
+
 # name of the path -> (how it runs, capacity of its one agent)
 PATHS: dict[str, tuple[Scenario, int]] = {
     "accept": (accept, 5),
@@ -433,6 +457,7 @@ PATHS: dict[str, tuple[Scenario, int]] = {
     "continue_as_new": (continue_as_new, 5),
     "customer_merge": (customer_merge, 5),
     "assign_partner": (assign_partner, 5),
+    "maintenance_run": (maintenance_run, 5),
 }
 
 

@@ -40,6 +40,7 @@ PATHS = {
     "customer_merge",
     "customer_merge_workflow",
     "assign_partner",
+    "maintenance_run",
 }
 
 

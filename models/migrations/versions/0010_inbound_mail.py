@@ -3,7 +3,7 @@ follow-up cases; indexes to find a case by the Message-ID of a mail we sent, and
 (the Message-ID) of the mail that opened a case
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-30 02:15:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
