@@ -22,7 +22,7 @@ def test_the_models_partial_indexes_name_the_active_states():
         for index in Case.__table__.indexes
         if "state" in str(index.dialect_options["postgresql"].get("where"))
     ]
-    assert len(predicates) == 3
+    assert len(predicates) == 5
     for predicate in predicates:
         assert named_states(predicate) == set(ACTIVE), predicate
 
@@ -39,6 +39,8 @@ async def test_the_databases_partial_indexes_name_the_active_states(sessions):
         "ix_cases_open_queue_due",
         "ix_cases_open_by_agent",
         "ix_cases_open_queue_state_created",
+        "ix_cases_at_risk",
+        "ix_cases_open_counts",
     }
     for name, definition in over_states.items():
         assert named_states(definition.split("WHERE", 1)[1]) == set(ACTIVE), name
