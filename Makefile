@@ -19,9 +19,11 @@ test: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -q tests/unit tests/workflows tests/replay
 
+# mypy: strict on workflows/ and activities/ (pyproject.toml's [tool.mypy]).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run_all
@@ -35,7 +37,7 @@ $(VENV)/.installed: pyproject.toml
 
 # Keeps .venv and the local dev data (.casework/); distclean removes those too.
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 
 distclean: clean

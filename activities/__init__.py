@@ -1,5 +1,8 @@
 """Every side effect of a case: database writes, routing, notifications."""
 
+from collections.abc import Callable
+from typing import Any
+
 from activities.deps import Deps
 from activities.field_service import FieldServiceActivities
 from activities.intake import SlaActivities
@@ -12,7 +15,7 @@ from activities.routing import RoutingActivities
 from activities.scheduled import ScheduledActivities
 
 
-def all_activities(deps: Deps) -> list:
+def all_activities(deps: Deps) -> list[Callable[..., Any]]:
     record = RecordActivities(deps)
     routing = RoutingActivities(deps)
     slas = SlaActivities(deps)

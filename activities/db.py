@@ -6,8 +6,9 @@ Every advisory lock id lives here, so no two features ever pick the same number.
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, IntegrityError, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -25,8 +26,8 @@ INVALID_DATA = "InvalidData"  # a value the database or our parsing rejects
 NOT_FOUND = "NotFound"  # a row the step needs is not there
 
 _XACT_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
-_EVENTS = CaseEvent.__table__
-_CASES = Case.__table__
+_EVENTS = cast(Table, CaseEvent.__table__)
+_CASES = cast(Table, Case.__table__)
 # Constant statements: compiled once; each call binds only its values.
 _EVENT_ONCE = (
     insert(_EVENTS)
@@ -73,12 +74,13 @@ async def hold_lock(db: AsyncSession, key: int) -> None:
     await db.execute(_XACT_LOCK, {"k": key})
 
 
-async def set_case(db: AsyncSession, case_id: uuid.UUID, **values) -> None:
+async def set_case(db: AsyncSession, case_id: uuid.UUID, **values: Any) -> None:
     """Write `values` to the case's columns in one UPDATE (compiled once per set of columns)."""
     await db.execute(_SET_CASE, {"case": case_id, **values})
 
 
-async def event_once(db: AsyncSession | AsyncConnection, **values) -> int | None:
+async def event_once(db: AsyncSession | AsyncConnection, **values: Any) -> int | None:
     """Write a timeline event unless the case has one with its key already (a retried step
     writes the same event again); the new event's id, None when it was there."""
-    return (await db.execute(_EVENT_ONCE, values)).scalar()
+    event_id: int | None = (await db.execute(_EVENT_ONCE, values)).scalar()
+    return event_id

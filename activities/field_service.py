@@ -4,6 +4,7 @@ and record each step of a work order (with the technician's notices) in one comm
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,11 +47,13 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _id(value) -> str | None:
+def _id(value: object) -> str | None:
     return str(value) if value else None
 
 
-async def matching_rule(db: AsyncSession, category: dict | None) -> FieldServiceRule | None:
+async def matching_rule(
+    db: AsyncSession, category: dict[str, Any] | None
+) -> FieldServiceRule | None:
     """The oldest active rule whose every category key matches the case's category."""
     have = {k: str(v).casefold() for k, v in (category or {}).items() if v}
     rows = await db.execute(
@@ -65,7 +68,7 @@ async def matching_rule(db: AsyncSession, category: dict | None) -> FieldService
     return None
 
 
-def rule_request(rule: FieldServiceRule) -> dict:
+def rule_request(rule: FieldServiceRule) -> dict[str, Any]:
     """What intake hands the case when a rule matches (FieldServiceRequest fields)."""
     return asdict(
         FieldServiceRequest(
@@ -86,8 +89,9 @@ async def site_value(db: AsyncSession, account_id: uuid.UUID | None, field: str)
         account = await db.get(Account, account_id)
         if account is None:
             return None
-        if getattr(account, field):
-            return getattr(account, field)
+        value: str | None = getattr(account, field)
+        if value:
+            return value
         account_id = account.parent_id
     return None
 
@@ -155,7 +159,7 @@ async def create(
         or await site_value(db, site, "territory")
     )
     n = (await db.execute(select(work_order_number_seq.next_value()))).scalar()
-    number = format_work_order_number(n)
+    number = format_work_order_number(cast(int, n))  # nextval() is never null
     wo = WorkOrder(
         id=uuid.uuid4(),
         number=number,
@@ -228,7 +232,7 @@ async def _previous(db: AsyncSession, key: str) -> list[TechnicianBooked]:
 async def _book_waiting(
     db: AsyncSession, key: str, now: datetime, result: WorkOrderDispatchResult, portal_url: str
 ) -> None:
-    waiting = (
+    queued = (
         await db.execute(
             select(WorkOrder)
             .where(
@@ -241,7 +245,7 @@ async def _book_waiting(
             .with_for_update()
         )
     ).scalars()
-    waiting = list(waiting)
+    waiting = list(queued)
     if not waiting:
         return
     rows = (await db.execute(select(Technician).order_by(Technician.name))).scalars()
@@ -274,7 +278,7 @@ async def _book_waiting(
         )
         chosen, why = choice.pick_technician(list(candidates.values()), job)
         if chosen is None:
-            wo.waiting_reason = why[:500]
+            wo.waiting_reason = cast(str, why)[:500]  # None only with a technician
             continue
         chosen.booked.append(job.window)
         tech = techs[uuid.UUID(chosen.technician_id)]
@@ -303,8 +307,8 @@ async def record_step(
         raise ApplicationError("no such work order", type="WorkOrderNotFound", non_retryable=True)
     prefix = f"{wo.case_id}:wo:{wo.id}:{step.state}:"
     if wo.version >= step.version:  # a retry after the commit: the same answer
-        ids = await db.execute(select(Notification.id).where(Notification.key.startswith(prefix)))
-        return RecordWorkOrderResult(_id(wo.technician_id), [str(i) for i in ids.scalars()])
+        sent = await db.execute(select(Notification.id).where(Notification.key.startswith(prefix)))
+        return RecordWorkOrderResult(_id(wo.technician_id), [str(i) for i in sent.scalars()])
     at = _ts(step.at)
     wo.version, wo.state = step.version, step.state
     match step.state:
@@ -319,13 +323,13 @@ async def record_step(
         case WorkOrderState.CANCELLED:
             wo.cancelled_at, wo.waiting_since = at, None
             wo.cancel_reason = step.reason
-    ids = []
+    told: list[str] = []
     if step.state == WorkOrderState.CANCELLED and step.tell_technician and wo.technician_id:
         tech = await db.get(Technician, wo.technician_id)
         nid = await tell_technician(
             db,
             wo,
-            tech,
+            cast(Technician, tech),  # a work order's technician is never deleted
             "work_order_cancelled",
             f"{prefix}technician",
             portal_url,
@@ -333,8 +337,8 @@ async def record_step(
             preface=f"Work order {wo.number} is cancelled: do not go.\n\n",
         )
         if nid:
-            ids.append(str(nid))
-    return RecordWorkOrderResult(_id(wo.technician_id), ids)
+            told.append(str(nid))
+    return RecordWorkOrderResult(_id(wo.technician_id), told)
 
 
 async def tell_technician(
@@ -348,7 +352,7 @@ async def tell_technician(
     preface: str = "",
 ) -> uuid.UUID | None:
     """Queue the technician's notice of the work order: `preface`, then its briefing."""
-    case = await db.get(Case, wo.case_id)
+    case = cast(Case, await db.get(Case, wo.case_id))  # a work order's case is never deleted
     body = preface + briefing(wo, case)
     return await outbox.enqueue(
         db,

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,7 +129,7 @@ def uses_entitlement(ent: Entitlement | None) -> bool:
 async def sla_specs(db: AsyncSession, ent: Entitlement | None, priority: int) -> list[SlaSpec]:
     """The entitlement's SLA definitions, else the defaults for the priority."""
     if uses_entitlement(ent):
-        ids = [uuid.UUID(i) for i in ent.sla_definition_ids]
+        ids = [uuid.UUID(i) for i in cast(Entitlement, ent).sla_definition_ids]
         query = select(SlaDefinition).where(SlaDefinition.id.in_(ids))
     else:
         query = select(SlaDefinition).where(SlaDefinition.default_for_priority == priority)
@@ -136,7 +137,8 @@ async def sla_specs(db: AsyncSession, ent: Entitlement | None, priority: int) ->
         Schedule, Schedule.id == SlaDefinition.schedule_id
     )
     rows = (await db.execute(query.order_by(SlaDefinition.kind.desc()))).all()
-    return [spec_of(d, schedule) for d, schedule in rows]
+    pairs = cast(list[tuple[SlaDefinition, Schedule | None]], rows)  # with add_columns
+    return [spec_of(d, schedule) for d, schedule in pairs]
 
 
 def spec_of(d: SlaDefinition, s: Schedule | None) -> SlaSpec:
@@ -154,7 +156,7 @@ def spec_of(d: SlaDefinition, s: Schedule | None) -> SlaSpec:
     )
 
 
-def decode(data: dict) -> IntakeResult:
+def decode(data: dict[str, Any]) -> IntakeResult:
     result = IntakeResult(**{k: v for k, v in data.items() if k != "slas"})
     result.slas = [SlaSpec(**s) for s in data.get("slas", [])]
     return result

@@ -4,6 +4,7 @@ deliver it to the configured webhook exactly once, and record its status as it m
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import cast
 
 import httpx
 from sqlalchemy import select
@@ -93,7 +94,7 @@ async def open_incident(
     n = (await db.execute(select(incident_number_seq.next_value()))).scalar()
     inc = Incident(
         id=uuid.uuid4(),
-        number=format_incident_number(n),
+        number=format_incident_number(cast(int, n)),  # nextval() is never null
         request_key=key,
         case_id=case.id,
         adapter=adapter,
@@ -176,7 +177,7 @@ async def mark_delivered(
     db: AsyncSession, incident_id: uuid.UUID, external_id: str | None
 ) -> str | None:
     """Mark the incident delivered; the receiver's id it keeps (a first one is never replaced)."""
-    live = await db.get(Incident, incident_id, with_for_update=True)
+    live = cast(Incident, await db.get(Incident, incident_id, with_for_update=True))  # opened
     live.external_id = live.external_id or external_id
     live.delivered_at = datetime.now(UTC)
     live.delivery_error = None

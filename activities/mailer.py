@@ -16,7 +16,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, select_autoescape
@@ -171,7 +171,7 @@ def _text_part(text: str, subtype: str) -> MIMEText:
     lines longer than SMTP's 998 characters)."""
     if text.isascii() and all(len(line) <= MAX_LINE for line in text.splitlines()):
         return MIMEText(text, subtype, "us-ascii")
-    return MIMEText(text, subtype, UTF8_QP)
+    return MIMEText(text, subtype, cast(str, UTF8_QP))  # a Charset works too (typeshed says str)
 
 
 def _header_text(name: str, value: str) -> str | Header:
@@ -209,7 +209,8 @@ def build_message(
     msg = MIMEMultipart("alternative")
     msg["From"] = _address(_check_header("From", sender))
     msg["To"] = _address(_check_header("To", recipient))
-    msg["Subject"] = _header_text("Subject", _check_header("Subject", rendered.subject))
+    # A Header is a header value too (typeshed has str only).
+    msg["Subject"] = _header_text("Subject", _check_header("Subject", rendered.subject))  # type: ignore[assignment]
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = message_id
     # RFC 3834: every mail of ours is automatic, so a well-behaved responder never answers it
@@ -222,7 +223,7 @@ def build_message(
             raise ValueError(f"invalid header name {name!r}")
         if name.lower() in _RESERVED_HEADERS:
             raise ValueError(f"header {name} is set by build_message")
-        msg[name] = _header_text(name, _check_header(name, value))
+        msg[name] = _header_text(name, _check_header(name, value))  # type: ignore[assignment]
     msg.attach(_text_part(rendered.text, "plain"))
     msg.attach(_text_part(rendered.html, "html"))
     return msg
@@ -314,6 +315,7 @@ class Mailer:
         return f"Mailer({self.scheme}://{self.host}:{self.port})"
 
     def _connect(self) -> smtplib.SMTP:
+        smtp: smtplib.SMTP
         if self.scheme == "smtps":
             smtp = smtplib.SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
@@ -391,10 +393,12 @@ class Mailer:
     def _translate(exc: smtplib.SMTPException | OSError) -> MailError:
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             replies = list(exc.recipients.values())
+            code: int | None
             if replies and all(500 <= code <= 599 for code, _ in replies):
                 code, raw = replies[0]
                 return PermanentMailError(_detail(raw), code)
-            code, raw = replies[0] if replies else (None, b"all recipients refused")
+            no_reply: tuple[int | None, bytes] = (None, b"all recipients refused")
+            code, raw = replies[0] if replies else no_reply
             return TransientMailError(_detail(raw), code)
         if isinstance(exc, smtplib.SMTPResponseException):
             return _classify(exc.smtp_code, _detail(exc.smtp_error))

@@ -1,9 +1,9 @@
 """The notification outbox: one row per message, created in the same transaction as its event."""
 
 import uuid
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,7 @@ CASE_COLUMNS = (
 # Customer mail that goes to the customer alone; the rest goes to the whole mail thread
 # (reply-all), answering the customer's last message.
 CUSTOMER_ALONE = ("csat_survey",)
-_ROWS = Notification.__table__
+_ROWS = cast(Table, Notification.__table__)
 # Compiled once; each call binds its values.
 _ADD = insert(_ROWS).on_conflict_do_nothing(index_elements=["key"]).returning(_ROWS.c.id)
 _BY_KEY = select(_ROWS.c.id).where(_ROWS.c.key == bindparam("key"))
@@ -47,7 +47,7 @@ _SUPERVISORS = (
 )
 
 
-def case_context(case: Case) -> dict:
+def case_context(case: Case) -> dict[str, Any]:
     response_due = next(
         (v.get("due_at") for v in case.sla or [] if v.get("kind") == "response"), None
     )
@@ -80,15 +80,17 @@ async def customer_of(db: AsyncSession, case: Case) -> tuple[str | None, str | N
         found = (await db.execute(_CONSUMER, {"id": case.consumer_id})).first()
     else:
         return case.requester_email, case.requester_name
-    return tuple(found) if found else (None, None)
+    return (found[0], found[1]) if found else (None, None)
 
 
-async def supervisors_of(db: AsyncSession, case: Case) -> list[tuple[str, str]]:
+async def supervisors_of(db: AsyncSession, case: Case) -> list[tuple[str | None, str | None]]:
     """(email, name) of every supervisor of the case's queue; else of any one supervisor (a
     breach that requeues the case is told to the supervisor of the queue it left)."""
     rows = await db.execute(_SUPERVISORS)
     found = rows.all()
-    mine = [(email, name) for email, name, groups in found if case.queue in (groups or [])]
+    mine: list[tuple[str | None, str | None]] = [
+        (email, name) for email, name, groups in found if case.queue in (groups or [])
+    ]
     return mine or [(email, name) for email, name, _ in found[:1]]
 
 
@@ -108,7 +110,11 @@ async def account_manager_of(db: AsyncSession, case: Case) -> tuple[str | None, 
 
 
 async def recipients(
-    db: AsyncSession, case: Case, to: str, agent: AgentRef | None, escalation_email: str | None
+    db: AsyncSession,
+    case: Case,
+    to: str,
+    agent: Agent | AgentRef | None,
+    escalation_email: str | None,
 ) -> list[tuple[str | None, str | None]]:
     """(email, name) of everyone `to` names on the case; an entry without an email is skipped.
 
@@ -171,7 +177,7 @@ async def enqueue_all(
             on_it = await on_thread(db, case.id)
             people = reply_all(people, on_it)
             thread = await thread_of(db, case.id, on_it)
-    ids = []
+    ids: list[uuid.UUID] = []
     for email, name in (p for p in people if p[0]):
         context = {
             "case": case_context(case),
@@ -196,11 +202,14 @@ async def enqueue_all(
             "context": context,
         }
         inserted = (await db.execute(_ADD, values)).scalar()
-        ids.append(inserted or (await db.execute(_BY_KEY, {"key": row_key})).scalar())
+        # The row is new, or it was there under its key: an id either way.
+        ids.append(
+            inserted or cast(uuid.UUID, (await db.execute(_BY_KEY, {"key": row_key})).scalar())
+        )
     return ids
 
 
-async def enqueue(db: AsyncSession, **kw) -> uuid.UUID | None:
+async def enqueue(db: AsyncSession, **kw: Any) -> uuid.UUID | None:
     """`enqueue_all` for one recipient: its row's id, None when there is nobody to send to."""
     ids = await enqueue_all(db, **kw)
     return ids[0] if ids else None

@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
@@ -14,7 +15,7 @@ from models.cases import Case, Notification
 from workflows.types import CaseProjection, RecordInput, RecordResult
 from workflows.vocabulary import ACTIVE
 
-_CASES = Case.__table__
+_CASES = cast(Table, Case.__table__)
 # Constant statements: compiled once; each call binds only its values.
 # The SET columns are the keys of the values passed (projection_values).
 _PROJECT = (
@@ -23,17 +24,15 @@ _PROJECT = (
     .returning(*outbox.CASE_COLUMNS)
 )
 _CASE = select(*outbox.CASE_COLUMNS).where(_CASES.c.id == bindparam("case"))
-_SENT_BEFORE = select(Notification.__table__.c.id).where(
-    Notification.__table__.c.key.startswith(bindparam("prefix"))
-)
+_SENT_BEFORE = select(Notification.id).where(Notification.key.startswith(bindparam("prefix")))
 
 
 def _ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def projection_values(p: CaseProjection) -> dict:
-    values = {
+def projection_values(p: CaseProjection) -> dict[str, Any]:
+    values: dict[str, Any] = {
         "version": p.version,
         "state": p.state,
         "priority": p.priority,
@@ -61,7 +60,7 @@ def projection_values(p: CaseProjection) -> dict:
 
 
 async def record_event(
-    db: AsyncSession, arg: RecordInput, *, portal_url: str, escalation_email: str
+    db: AsyncSession, arg: RecordInput, *, portal_url: str, escalation_email: str | None
 ) -> RecordResult:
     """Write the event, the projection it carries and its outbox rows; a retry after the
     commit finds the event and answers with the same outbox rows."""
@@ -82,8 +81,8 @@ async def record_event(
     )
     prefix = f"{case_id}:{arg.key}:"
     if inserted is None:  # a retry after the commit: the same outbox rows again
-        ids = await db.execute(_SENT_BEFORE, {"prefix": prefix})
-        return RecordResult([str(i) for i in ids.scalars()])
+        sent = await db.execute(_SENT_BEFORE, {"prefix": prefix})
+        return RecordResult([str(i) for i in sent.scalars()])
     case = None
     if arg.projection is not None:
         values = projection_values(arg.projection)
@@ -93,11 +92,11 @@ async def record_event(
         case = changed.first()
     if arg.notify and case is None:  # no projection, or a newer one is there already
         case = (await db.execute(_CASE, {"case": case_id})).first()
-    ids = []
+    ids: list[uuid.UUID] = []
     for n in arg.notify:
         ids += await outbox.enqueue_all(
             db,
-            case=case,
+            case=cast(Case, case),  # a row of CASE_COLUMNS: what enqueue_all reads
             key=f"{prefix}{n.template}:{n.to}",
             template=n.template,
             to=n.to,

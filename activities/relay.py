@@ -26,15 +26,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy import Row, Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from activities.db import event_once
 from activities.deps import Deps
 from activities.mailer import PermanentMailError, TransientMailError, build_message
-from activities.record import event_once
 from models.cases import Notification
 from models.participants import bouncing
 
@@ -55,7 +55,7 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(LAST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempts - 1)))
 
 
-_ROWS = Notification.__table__
+_ROWS = cast(Table, Notification.__table__)
 # Constant statements: compiled once, each call only binds its values (SET columns of
 # _MARK come from the keys of the values passed).
 _LOCK = select(_ROWS).where(_ROWS.c.id == bindparam("nid")).with_for_update(skip_locked=True)
@@ -150,7 +150,7 @@ def thread_headers(thread: dict[str, Any] | None) -> dict[str, str]:
     return {"In-Reply-To": thread["in_reply_to"], "References": " ".join(thread["references"])}
 
 
-def _sent(nid: uuid.UUID, subject: str, attempts: int) -> dict:
+def _sent(nid: uuid.UUID, subject: str, attempts: int) -> dict[str, Any]:
     return {
         "nid": nid,
         "status": "sent",
@@ -160,7 +160,7 @@ def _sent(nid: uuid.UUID, subject: str, attempts: int) -> dict:
     }
 
 
-async def _failed(conn: AsyncConnection, row: Row, attempts: int, why: str) -> None:
+async def _failed(conn: AsyncConnection, row: Row[Any], attempts: int, why: str) -> None:
     """Refused for good: mark the row failed and say so on the case's timeline."""
     why = why[:2000]
     await conn.execute(
@@ -277,9 +277,8 @@ class OutboxRelay:
         """Wake the relay on every commit that added outbox rows; reconnect when dropped."""
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.listen_conninfo, autocommit=True
-                ) as conn:
+                conninfo = cast(str, self.listen_conninfo)  # set: else no listener runs
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.wake.set()  # rows may have come while we were not listening
                     async for _ in conn.notifies():

@@ -3,8 +3,9 @@
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, exists, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
@@ -89,13 +90,14 @@ _HAS_SKILLS = select(exists().select_from(Skill))
 _TEAMS = select(AccountTeamMember.account_id, AccountTeamMember.agent_id).where(
     AccountTeamMember.account_id.in_(bindparam("accounts", expanding=True))
 )
-_AGENTS = Agent.__table__
+_AGENTS = cast(Table, Agent.__table__)
 _SET_AGENT = update(_AGENTS).where(_AGENTS.c.id == bindparam("agent"))
-_ASSIGN = insert(Assignment.__table__)
+_ASSIGN = insert(cast(Table, Assignment.__table__))
 
 
 async def agent_loads(db: AsyncSession) -> dict[uuid.UUID, int]:
-    return dict((await db.execute(_LOADS)).all())
+    rows = (await db.execute(_LOADS)).all()
+    return {agent_id: load for agent_id, load in rows if agent_id is not None}
 
 
 async def previous_decisions(db: AsyncSession, key: str) -> list[AssignmentMade]:
@@ -136,12 +138,19 @@ async def dispatch(
     return result
 
 
-async def _enqueue(db, case_id, keep_agent_id, loads, now, result) -> Row | None:
+async def _enqueue(
+    db: AsyncSession,
+    case_id: uuid.UUID,
+    keep_agent_id: str | None,
+    loads: dict[uuid.UUID, int],
+    now: datetime,
+    result: DispatchResult,
+) -> Row[Any] | None:
     """Put the case in the waiting line, unless its agent keeps it; its row if it waits."""
     case = (await db.execute(_QUEUED_CASE, {"case": case_id})).first()
     if case is None or case.state not in ACTIVE:
         return None
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if case.assigned_agent_id is not None:
         agent = (await db.execute(_AGENT_STATE, {"agent": case.assigned_agent_id})).first()
         kept = (
@@ -159,10 +168,10 @@ async def _enqueue(db, case_id, keep_agent_id, loads, now, result) -> Row | None
         changes["waiting_since"] = now
     if changes:
         await set_case(db, case_id, **changes)
-    return case
+    return cast(Row[Any], case)
 
 
-async def _note_still_waiting(db, key: str, case: Row, now) -> None:
+async def _note_still_waiting(db: AsyncSession, key: str, case: Row[Any], now: datetime) -> None:
     await event_once(
         db,
         case_id=case.id,
@@ -175,7 +184,14 @@ async def _note_still_waiting(db, key: str, case: Row, now) -> None:
     )
 
 
-async def _assign_waiting(db, key, loads, now, result, portal_url: str) -> None:
+async def _assign_waiting(
+    db: AsyncSession,
+    key: str,
+    loads: dict[uuid.UUID, int],
+    now: datetime,
+    result: DispatchResult,
+    portal_url: str,
+) -> None:
     waiting = (await db.execute(_WAITING)).all()
     if not waiting:
         return

@@ -44,7 +44,9 @@ from api.routes.catalog import (
     sla_definitions,
     technicians,
 )
+from casework import tracing
 from casework.settings import Settings, get_settings
+from casework.tracing import Tracing
 from models.db import make_engine, make_read_session_factory, make_session_factory
 
 MAX_BODY_BYTES = 1_000_000
@@ -70,21 +72,26 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, traced: Tracing | None = None) -> FastAPI:
+    """`traced`: tracing of the app's requests, statements and Temporal calls; by default as
+    the settings say (on with an OTLP endpoint)."""
     settings = settings or get_settings()
+    traced = traced or tracing.from_settings(settings, "casework-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # No ping per checkout: a dead connection fails its request with a 503 and the pool
         # renews itself (see models.db).
         engine = make_engine(settings.database_url, pre_ping=False)
+        if traced:
+            traced.instrument_engine(engine)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = make_session_factory(engine)
         app.state.read_sessions = make_read_session_factory(engine)
         app.state.principals = PrincipalCache()
         app.state.rate_limits = RateLimits(settings)
-        app.state.temporal = TemporalConnector(settings)
+        app.state.temporal = TemporalConnector(settings, traced)
         if settings.admin_token:
             try:
                 async with app.state.sessions() as db, db.begin():
@@ -99,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.set_threshold(700, 10, 100)
         yield
         await engine.dispose()
+        if traced:
+            traced.shutdown()
 
     app = FastAPI(
         title="Casework",
@@ -150,4 +159,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Last: its middleware wraps BodyLimit (whose refusals are timed too), its route comes
     # after the busy ones.
     observability.install(app)
+    if traced:  # outermost of all: a request's span covers everything done for it
+        traced.instrument_app(app)
     return app

@@ -10,14 +10,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
 from api.auth import COOKIE, Principal, cached_principal, principal_for, require
 from api.errors import Problem, unavailable
 from api.services import sessions as web_sessions
 from api.services.people import person_name
-from casework import temporal
+from casework import temporal, tracing
 from casework.settings import Settings
+from casework.tracing import Tracing
 from workflows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_fresh
 from workflows.vocabulary import Role
 
@@ -25,18 +27,24 @@ log = logging.getLogger("casework.api")
 
 
 class TemporalConnector:
-    """Connects on first use, so the API starts (and answers 503) while Temporal is away."""
+    """Connects on first use, so the API starts (and answers 503) while Temporal is away.
+    The client has the tracing interceptor when tracing is on, and the SDK's runtime with its
+    metrics on CASEWORK_API_SDK_METRICS_ADDRESS when that is set."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, traced: Tracing | None = None) -> None:
         self.settings = settings
         self.client: Client | None = None
         self.lock = asyncio.Lock()
+        self.options = tracing.interceptors(traced)
+        self.runtime: Runtime | None = None  # one per process: it holds the metrics port
 
     async def get(self) -> Client:
         if self.client is not None:
             return self.client
         async with self.lock:
             if self.client is None:
+                if self.runtime is None:
+                    self.runtime = temporal.sdk_runtime(self.settings.api_sdk_metrics_address)
                 try:
                     self.client = await asyncio.wait_for(
                         temporal.connect(
@@ -48,6 +56,8 @@ class TemporalConnector:
                                 max_elapsed_time_millis=5000,
                                 max_interval_millis=1000,
                             ),
+                            runtime=self.runtime,
+                            **self.options,
                         ),
                         timeout=5,
                     )

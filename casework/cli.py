@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -105,6 +106,17 @@ def search_attributes() -> None:
 
     added = asyncio.run(run())
     typer.echo(f"registered: {', '.join(added)}" if added else "all registered already")
+    exit_now()
+
+
+def exit_now(code: int = 0) -> None:
+    """End a short command that used a Temporal client without the interpreter's teardown:
+    the SDK's Rust threads can outlive the event loop, and finalizing under them now and then
+    aborts the process ("PyGILState_Release: thread state ... must be current"; the Python
+    SDK's issue 300). Its work is done and its output flushed first."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _admin_headers(url: str) -> dict:

@@ -131,6 +131,16 @@ class Settings(BaseSettings):
     entitlement_expiry_lead_days: int = Field(
         30, ge=0, validation_alias="CASEWORK_ENTITLEMENT_EXPIRY_LEAD_DAYS"
     )
+    # OpenTelemetry tracing (casework/tracing.py): the OTLP/HTTP collector's base URL; unset:
+    # no tracing at all. OTEL_SERVICE_NAME and the other OTEL_* variables apply as usual.
+    otlp_endpoint: str | None = Field(
+        None, validation_alias=AliasChoices("CASEWORK_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    # host:port on which `casework api` serves its Temporal client's SDK metrics (as the
+    # worker's CASEWORK_WORKER_METRICS_ADDRESS: RPC latencies and failures); unset: none.
+    api_sdk_metrics_address: str | None = Field(
+        None, validation_alias="CASEWORK_API_SDK_METRICS_ADDRESS"
+    )
 
 
 @lru_cache

@@ -11,19 +11,14 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.runtime import (
-    LogForwardingConfig,
-    LoggingConfig,
-    PrometheusConfig,
-    Runtime,
-    TelemetryConfig,
-)
+from temporalio.runtime import Runtime
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities import Deps, all_activities
 from activities.mailer import Mailer, Renderer
 from activities.relay import OutboxRelay
-from casework import loop, schedules, temporal
+from casework import loop, schedules, temporal, tracing
 from casework.logging import configure as configure_logging
 from casework.settings import Settings, get_settings
 from models.db import libpq_url, make_engine, make_session_factory
@@ -126,28 +121,32 @@ async def relaying(relay: OutboxRelay) -> AsyncIterator[None]:
 
 
 def worker_runtime(settings: Settings) -> Runtime:
-    """The Temporal SDK's runtime for the worker and its client. The SDK's core (Rust) logs
-    through Python's logging, so its lines come out like ours; with
-    CASEWORK_WORKER_METRICS_ADDRESS set it serves its metrics there for Prometheus
-    (`temporal_*`: workflow and activity task latencies, slots, polls, RPCs, sticky cache)."""
-    address = settings.worker_metrics_address
-    core_logs = LogForwardingConfig(
-        logger=logging.getLogger("temporalio.core"), append_target_to_name=False
-    )
-    return Runtime(
-        telemetry=TelemetryConfig(
-            logging=LoggingConfig(filter=LoggingConfig.default.filter, forwarding=core_logs),
-            metrics=PrometheusConfig(bind_address=address) if address else None,
-        )
-    )
+    """The SDK's runtime for the worker and its client: metrics on
+    CASEWORK_WORKER_METRICS_ADDRESS (workflow and activity task latencies, slots, polls, RPCs,
+    sticky cache) when it is set."""
+    return temporal.sdk_runtime(settings.worker_metrics_address)
 
 
 async def run_worker(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    client = await temporal.connect(settings, runtime=worker_runtime(settings))
-    deps = build_deps(settings)
+    traced = tracing.from_settings(settings, "casework-worker")
+    client = await temporal.connect(
+        settings, runtime=worker_runtime(settings), **tracing.interceptors(traced)
+    )
+    engine = make_engine(settings.database_url)
+    if traced:
+        traced.instrument_engine(engine)
+        log.info("tracing to %s", settings.otlp_endpoint)
+    deps = build_deps(settings, engine)
     worker = build_worker(client, settings, deps)
-    await schedules.ensure_expiry_schedule(client, settings)
+    try:
+        await schedules.ensure_expiry_schedule(client, settings)
+    except RPCError as err:
+        # Only Temporal's time-skipping test server has no schedules: the worker still runs
+        # its cases there, without entitlement expiry. Any other failure stops the worker.
+        if err.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        log.warning("no schedules on this Temporal server (%s): no entitlement expiry", err)
     where = client.service_client.config.target_host
     log.info("worker polling task queue %r on %s", settings.task_queue, where)
     if settings.worker_metrics_address:
@@ -159,8 +158,12 @@ async def run_worker(settings: Settings | None = None) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # a supervisor's stop, or Ctrl-C
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    async with relaying(build_relay(settings, deps)):
-        await run_until(worker, stop)
+    try:
+        async with relaying(build_relay(settings, deps)):
+            await run_until(worker, stop)
+    finally:
+        if traced:
+            traced.shutdown()
 
 
 def main() -> None:

@@ -16,6 +16,9 @@ R = CaseState
 
 
 class Action(StrEnum):
+    """An action on a running case: each is an update of its workflow (who may take it and when:
+    the action table)."""
+
     ASSIGN = "assign"
     RESPOND = "respond"
     NOTE = "note"

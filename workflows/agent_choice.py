@@ -1,7 +1,9 @@
 """Which agent gets a case: skills, capacity, account team, load, round-robin (pure)."""
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -29,7 +31,7 @@ def pick_agent(
     *,
     required_skills: list[str],
     queue: str | None,
-    account_team: set[str] = frozenset(),
+    account_team: AbstractSet[str] = frozenset(),
     round_robin: bool = False,
 ) -> Candidate | None:
     """The account team first; then least loaded (or, round-robin, longest since a case)."""
@@ -38,7 +40,7 @@ def pick_agent(
         return None
     never = datetime.min
 
-    def order(c: Candidate):
+    def order(c: Candidate) -> tuple[Any, ...]:
         waited = c.last_assigned_at.replace(tzinfo=None) if c.last_assigned_at else never
         if round_robin:
             return (c.agent_id not in account_team, waited, c.name, c.agent_id)

@@ -17,7 +17,7 @@ QUIET_TIMER = "quiet-deadline-timer"
 class Alarm:
     def __init__(self) -> None:
         self.at: datetime | None = None
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def arm(self, at: datetime | None, now: datetime) -> None:
         """Ring at `at` (None: no deadline); a running timer for the same instant is kept."""

@@ -16,11 +16,11 @@ class InFlight:
     def idle(self) -> bool:
         return self.count == 0
 
-    def start(self, step: Awaitable) -> None:
+    def start(self, step: Awaitable[object]) -> None:
         self.count += 1
         asyncio.create_task(self._run(step))
 
-    async def _run(self, step: Awaitable) -> None:
+    async def _run(self, step: Awaitable[object]) -> None:
         try:
             await step
         finally:

@@ -1,7 +1,9 @@
 """Pure business-time arithmetic over weekly working hours, holidays and zoneinfo DST rules."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -13,6 +15,8 @@ _ZERO = timedelta(0)
 # A schedule whose only working days are all holidays would otherwise be walked forever.
 _MAX_IDLE_DAYS = 3 * 366
 _DIGITS = frozenset("0123456789")
+# Ends of spans that _merge unites: minutes of a week, or instants.
+_Point = TypeVar("_Point", int, datetime)
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class Schedule:
     holidays: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "Schedule":
+    def from_dict(cls, d: dict[str, Any] | None) -> "Schedule":
         if d is None:
             return cls()
         if not isinstance(d, dict):
@@ -46,7 +50,7 @@ class Schedule:
             holidays=tuple(d.get("holidays") or ()),
         )
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         hours = None
         if self.hours is not None:
             hours = {day: [[s, e] for s, e in ivs] for day, ivs in self.hours.items()}
@@ -115,7 +119,7 @@ def _interval_minutes(start: object, end: object) -> tuple[int, int]:
     return s, e
 
 
-def validate_schedule(d: dict) -> list[str]:
+def validate_schedule(d: dict[str, Any]) -> list[str]:
     if d is None:
         return []
     if not isinstance(d, dict):
@@ -193,6 +197,7 @@ class _Compiled:
 
 def _compile(schedule: Schedule) -> _Compiled:
     tz = _zone(schedule.timezone)
+    week: tuple[tuple[tuple[int, int], ...], ...]
     if schedule.hours is None:
         week = tuple(((0, _DAY_MIN),) for _ in DAYS)
     else:
@@ -206,8 +211,8 @@ def _compile(schedule: Schedule) -> _Compiled:
     holidays = frozenset(_parse_date(h) for h in schedule.holidays)
 
     spans: list[tuple[int, int]] = []
-    for i, intervals in enumerate(week):
-        for s, e in intervals:
+    for i, minutes_of_day in enumerate(week):  # (a name of its own: a type of its own)
+        for s, e in minutes_of_day:
             base = i * _DAY_MIN
             spans.append((base + s, base + e))
             spans.append((base + s - _WEEK_MIN, base + e - _WEEK_MIN))
@@ -215,9 +220,11 @@ def _compile(schedule: Schedule) -> _Compiled:
     return _Compiled(tz, week, holidays, timedelta(minutes=minutes))
 
 
-def _merge(spans, lo, hi):
+def _merge(
+    spans: Iterable[tuple[_Point, _Point]], lo: _Point, hi: _Point
+) -> list[tuple[_Point, _Point]]:
     """Union of half-open spans clipped to [lo, hi), sorted and disjoint."""
-    out: list = []
+    out: list[tuple[_Point, _Point]] = []
     for s, e in sorted(spans):
         s, e = max(s, lo), min(e, hi)
         if s >= e:

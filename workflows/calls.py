@@ -63,6 +63,8 @@ ITSM_RETRY = RetryPolicy(
 # task an ActivityError around it.
 STEP_FAILURES = (ActivityError, ApplicationError)
 
+Result = TypeVar("Result")  # what a step answers: its activity's result type
+
 
 def failure_text(err: BaseException) -> str:
     if isinstance(err, ActivityError) and isinstance(err.cause, ApplicationError):
@@ -70,9 +72,9 @@ def failure_text(err: BaseException) -> str:
     return err.message if isinstance(err, ApplicationError) else str(err)
 
 
-async def _db(name: str, arg, result_type):
+async def _db(name: str, arg: object, result_type: type[Result]) -> Result:
     """A database step: a local activity (no extra workflow task), patient through outages."""
-    return await workflow.execute_local_activity(
+    return await workflow.execute_local_activity(  # type: ignore[no-any-return]
         name,
         arg,
         result_type=result_type,
@@ -82,9 +84,11 @@ async def _db(name: str, arg, result_type):
     )
 
 
-async def _remote(name: str, arg, result_type, timeout: timedelta, retry: RetryPolicy):
+async def _remote(
+    name: str, arg: object, result_type: type[Result], timeout: timedelta, retry: RetryPolicy
+) -> Result:
     """An activity task of its own (mail, webhooks, long scans), on its own timeout and retries."""
-    return await workflow.execute_activity(
+    return await workflow.execute_activity(  # type: ignore[no-any-return]
         name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=retry
     )
 

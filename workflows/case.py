@@ -9,7 +9,9 @@ Each action is its own update, named as in the action table (workflows/actions.p
 
 import asyncio
 import copy
+from collections.abc import Awaitable
 from datetime import datetime
+from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -19,12 +21,14 @@ from workflows.actions import (
     Action,
     ActionInput,
     ActionResult,
+    EscalateItsmInput,
+    RequestFieldServiceInput,
     ResolveInput,
 )
 from workflows.alarm import Alarm
 from workflows.background import InFlight
 from workflows.case_actions import CaseActions
-from workflows.case_data import CaseData, CaseInput
+from workflows.case_data import CaseData, CaseInput, IncidentRef
 from workflows.customer_merge import CUSTOMER_MERGED_SIGNAL, CustomerMerged, follow
 from workflows.deadlines import Deadline, DeadlineKind, next_deadline
 from workflows.linked_work import LinkedWork
@@ -147,7 +151,7 @@ class CaseWorkflow(CaseActions):
                 clock = next(
                     c for c in self.s.clocks if c.spec.definition_id == deadline.definition_id
                 )
-                await self._threshold(clock, deadline.fraction)
+                await self._threshold(clock, cast(float, deadline.fraction))
 
     async def _lapse(self, at: datetime) -> None:
         fx = lifecycle.lapse(self.s, at)
@@ -197,7 +201,7 @@ class CaseWorkflow(CaseActions):
         await workflow.wait_condition(lambda: self.s.intake_done)
         async with self.lock:
             self._refuse(action, arg)  # again under the lock: two accepted together
-            key = f"{action}:{workflow.current_update_info().id}"
+            key = f"{action}:{cast(workflow.UpdateInfo, workflow.current_update_info()).id}"
             before = copy.deepcopy(self.s)
             try:
                 await self._change(action, arg, key)
@@ -211,11 +215,12 @@ class CaseWorkflow(CaseActions):
         actor = (arg.actor_role, arg.actor_id)
         if action == Action.REQUEST_FIELD_SERVICE:
             self.s.state = lifecycle.next_state(action, self.s.state)
-            await self.linked.request_field_service(arg.request, key=key, actor=actor)
+            request = cast(RequestFieldServiceInput, arg).request
+            await self.linked.request_field_service(request, key=key, actor=actor)
             return
         if action == Action.ESCALATE_ITSM:
             self.s.state = lifecycle.next_state(action, self.s.state)
-            await self.linked.escalate(arg, key=key, actor=actor)
+            await self.linked.escalate(cast(EscalateItsmInput, arg), key=key, actor=actor)
             return
         now, previous_agent = workflow.now(), self.s.assigned_agent_id
         fx = lifecycle.decide(self.s, action, arg, now)
@@ -246,13 +251,13 @@ class CaseWorkflow(CaseActions):
         elif need == lifecycle.Routing.FREED:
             await routing.dispatch(DispatchInput(f"{self.case_id}:{key}"))
 
-    async def _swap_slas_for_priority(self, now: datetime, data: dict) -> None:
+    async def _swap_slas_for_priority(self, now: datetime, data: dict[str, Any]) -> None:
         """Take the new priority's default SLAs, carrying over the time already run."""
         found = await calls.default_slas(SlaLookup(self.s.priority))
         if swapped := sla.swap(self.s.clocks, found.slas, now):
             data["slas"] = swapped
 
-    async def _guarded(self, what: str, step) -> None:
+    async def _guarded(self, what: str, step: Awaitable[object]) -> None:
         """Run a step of the case's own (a deadline, a signal's work); if it fails for good
         (retries spent, or a deterministic error), the case lives on."""
         try:
@@ -319,12 +324,14 @@ class CaseWorkflow(CaseActions):
     async def incident_update(self, u: IncidentUpdate) -> IncidentUpdateResult:
         async with self.lock:
             self.linked.check_incident(u)
-            key = f"itsm:{u.incident_id}:{workflow.current_update_info().id}"
+            update = cast(workflow.UpdateInfo, workflow.current_update_info())
+            key = f"itsm:{u.incident_id}:{update.id}"
             try:
                 await self.linked.incident_changed(u, key=key)
             except calls.STEP_FAILURES as err:
                 await self._failed("incident update", err, refuse=True)
-            return IncidentUpdateResult(self.linked.incident(u.incident_id).state, self.s.state)
+            ref = cast(IncidentRef, self.linked.incident(u.incident_id))  # checked
+            return IncidentUpdateResult(ref.state, self.s.state)
 
     @incident_update.validator
     def _incident_update_ok(self, u: IncidentUpdate) -> None:
@@ -356,7 +363,7 @@ class CaseWorkflow(CaseActions):
         actor: tuple[str | None, str | None] = (None, None),
         body: str | None = None,
         public: bool = True,
-        data: dict | None = None,
+        data: dict[str, Any] | None = None,
         notify: list[Notify] | None = None,
         set_assignee: bool = False,
     ) -> None:

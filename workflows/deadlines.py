@@ -10,6 +10,9 @@ from workflows.vocabulary import CaseState
 
 
 class DeadlineKind(StrEnum):
+    """What a case's next timer is for: an SLA warning, an SLA breach, or the end of the reopen
+    window."""
+
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"
     REOPEN_WINDOW = "reopen_window"

@@ -24,7 +24,6 @@ from workflows import sla
 from workflows.actions import (
     ACTIONS,
     Action,
-    ActionInput,
     missing,
 )
 from workflows.actions import (
@@ -66,7 +65,7 @@ class Effects:
     event: str  # the timeline event's kind
     body: str | None = None
     public: bool = True
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     notify: list[Notify] = field(default_factory=list)
     changes: dict[str, Any] = field(default_factory=dict)  # CaseData fields to set
     clocks: list[ClockOp] = field(default_factory=list)
@@ -77,7 +76,12 @@ class Effects:
     swap_slas: bool = False  # priority-sourced SLAs follow the new priority
 
 
-def refusal(case: CaseData, action: Action, arg: ActionInput) -> Refusal | None:
+# An action's own input (ACTIONS[action].input, a subclass of ActionInput): the matches below
+# read its fields by the action they match on, which the type checker cannot follow.
+GivenInput = Any
+
+
+def refusal(case: CaseData, action: Action, arg: GivenInput) -> Refusal | None:
     """Why the action may not be taken now, or None."""
     if why := state_refusal(action, case.state):
         return Refusal(NOT_ALLOWED, why)
@@ -125,7 +129,7 @@ def is_reopen(action: Action, state: str) -> bool:
     return state == CaseState.RESOLVED and action in (Action.CUSTOMER_REPLY, Action.REJECT)
 
 
-def decide(case: CaseData, action: Action, arg: ActionInput, now: datetime) -> Effects:
+def decide(case: CaseData, action: Action, arg: GivenInput, now: datetime) -> Effects:
     """What an allowed action does (assumes `refusal` returned None)."""
     fx = Effects(next_state(action, case.state), event=action.replace("-", "_"))
     fx.body = getattr(arg, "body", None)

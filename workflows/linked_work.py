@@ -7,7 +7,7 @@ and of the mails are written outside the workflow (activities/wording.py) from t
 
 import asyncio
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -52,7 +52,19 @@ class CaseHost(Protocol):
     lock: asyncio.Lock
     in_flight: InFlight
 
-    async def record(self, kind: str, *, key: str, now: datetime, **kw) -> None: ...
+    async def record(
+        self,
+        kind: str,
+        *,
+        key: str,
+        now: datetime,
+        actor: Actor = ...,
+        body: str | None = ...,
+        public: bool = ...,
+        data: dict[str, Any] | None = ...,
+        notify: list[Notify] | None = ...,
+        set_assignee: bool = ...,
+    ) -> None: ...
 
     async def resolve_by_system(self, resolution: str, key: str) -> None: ...
 
@@ -117,7 +129,7 @@ class LinkedWork:
             return  # not ours, already over, or told twice
         ref.state = u.state
         ref.technician_id = u.technician_id or ref.technician_id
-        data = {
+        data: dict[str, Any] = {
             "work_order_id": u.work_order_id,
             "number": u.number,
             "state": u.state,
@@ -257,7 +269,7 @@ class LinkedWork:
             )
 
     async def incident_changed(self, u: IncidentUpdate, *, key: str) -> None:
-        case, ref = self.case, self.incident(u.incident_id)
+        case, ref = self.case, cast(IncidentRef, self.incident(u.incident_id))  # checked
         before = ref.state
         await calls.update_incident(u)
         ref.state = u.status

@@ -6,6 +6,7 @@ dev server (`--search-attribute`), `casework search-attributes` on a cluster.
 """
 
 from datetime import datetime
+from typing import Any, cast
 
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
@@ -36,14 +37,14 @@ def values(case: CaseData, now: datetime) -> dict[str, object]:
     }
 
 
-def changes(before: dict[str, object], now: dict[str, object]) -> list[SearchAttributeUpdate]:
+def changes(before: dict[str, object], now: dict[str, object]) -> list[SearchAttributeUpdate[Any]]:
     """The updates from `before` to `now`: nothing for an attribute that stayed the same."""
-    updates = []
+    updates: list[SearchAttributeUpdate[Any]] = []
     for key in KEYS:
         value = now[key.name]
         if before.get(key.name) == value:  # never set counts as unset
             continue
-        updates.append(key.value_unset() if value is None else key.value_set(value))
+        updates.append(key.value_unset() if value is None else key.value_set(cast(Any, value)))
     return updates
 
 

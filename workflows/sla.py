@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast, overload
 
 from workflows.calendar import Schedule, add_business_seconds, business_seconds_between
 from workflows.types import Notify, SlaSpec
@@ -9,6 +10,10 @@ from workflows.types import Notify, SlaSpec
 BREACH = 1.0
 
 
+@overload
+def parse(ts: str) -> datetime: ...
+@overload
+def parse(ts: str | None) -> datetime | None: ...
 def parse(ts: str | None) -> datetime | None:
     return datetime.fromisoformat(ts) if ts else None
 
@@ -43,7 +48,7 @@ class SlaClock:
 def elapsed(clock: SlaClock, now: datetime) -> float:
     if not clock.running:
         return clock.elapsed_seconds
-    since = parse(clock.running_since)
+    since = parse(cast(str, clock.running_since))  # running: it has a start
     return clock.elapsed_seconds + business_seconds_between(clock.schedule, since, now)
 
 
@@ -56,7 +61,7 @@ def start(clock: SlaClock, now: datetime) -> None:
 
 def _close_stretch(clock: SlaClock, now: datetime) -> None:
     clock.elapsed_seconds = elapsed(clock, now)
-    clock.intervals.append([clock.running_since, now.isoformat()])
+    clock.intervals.append([cast(str, clock.running_since), now.isoformat()])
     clock.running_since = None
 
 
@@ -121,7 +126,7 @@ def instant_of(clock: SlaClock, fraction: float, now: datetime) -> datetime:
     budget = fraction * clock.spec.duration_seconds - clock.elapsed_seconds
     if budget <= 0:
         return now
-    return add_business_seconds(clock.schedule, parse(clock.running_since), budget)
+    return add_business_seconds(clock.schedule, parse(cast(str, clock.running_since)), budget)
 
 
 def thresholds(clock: SlaClock) -> list[float]:
@@ -150,7 +155,7 @@ def remaining_seconds(clock: SlaClock, now: datetime) -> float:
     return clock.spec.duration_seconds - elapsed(clock, now)
 
 
-def view(clock: SlaClock, now: datetime) -> dict:
+def view(clock: SlaClock, now: datetime) -> dict[str, Any]:
     """What the case view shows; `schedule` and `as_of` let readers recompute `remaining`."""
     due = due_at(clock, now)
     return {
@@ -169,7 +174,7 @@ def view(clock: SlaClock, now: datetime) -> dict:
     }
 
 
-def swap(clocks: list[SlaClock], specs: list[SlaSpec], now: datetime) -> list[dict]:
+def swap(clocks: list[SlaClock], specs: list[SlaSpec], now: datetime) -> list[dict[str, Any]]:
     """Replace each clock whose kind has another definition in `specs` by a clock of that
     definition that has run as long (a priority change); returns what was swapped."""
     by_kind = {spec.kind: spec for spec in specs}
@@ -202,7 +207,7 @@ def retime_all(
 @dataclass
 class Threshold:
     event: str  # sla_warning | sla_breached
-    data: dict
+    data: dict[str, Any]
     notify: list[Notify]
     priority: int  # the case's priority after it
     queue: str | None = None  # requeue there (an unassigned case breaching), else None

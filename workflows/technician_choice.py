@@ -1,7 +1,9 @@
 """Which technician a work order goes to, and why it waits when none fits (pure)."""
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 Window = tuple[datetime | None, datetime | None]  # None: open-ended on that side
 
@@ -25,7 +27,7 @@ class Technician:
     booked: list[Window] = field(default_factory=list)  # windows of their open work orders
 
 
-def _fold(values) -> set[str]:
+def _fold(values: Iterable[str | None] | None) -> set[str]:
     return {v.strip().casefold() for v in values or () if v and v.strip()}
 
 
@@ -43,7 +45,7 @@ def in_territory(tech: Technician, job: Job) -> bool:
         return True  # the job is anywhere: every technician may go
     return (
         bool(tech.territory)
-        and tech.territory.strip().casefold() == job.territory.strip().casefold()
+        and cast(str, tech.territory).strip().casefold() == job.territory.strip().casefold()
     )
 
 
@@ -57,7 +59,7 @@ def pick_technician(techs: list[Technician], job: Job) -> tuple[Technician | Non
     Fitting: every required skill, every part, the job's territory, and free in its window.
     """
     need_skills, need_parts = _fold(job.skills), _fold(job.parts)
-    steps = [
+    steps: list[tuple[Callable[[Technician], bool], str]] = [
         (lambda t: need_skills <= _fold(t.skills), _has("skills", job.skills)),
         (lambda t: need_parts <= _fold(t.parts), _has("parts", job.parts)),
         (lambda t: in_territory(t, job), f"works in territory {job.territory}"),

@@ -5,6 +5,7 @@ defaults, so running workflows keep decoding old payloads.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from workflows.actions import FieldServiceRequest, ItsmEscalation  # noqa: F401 (re-exported)
 
@@ -15,7 +16,7 @@ class SlaSpec:
     name: str
     kind: str  # response | resolution
     duration_seconds: int
-    schedule: dict | None = None  # workflows.calendar.Schedule.to_dict(); None = 24x7
+    schedule: dict[str, Any] | None = None  # workflows.calendar.Schedule.to_dict(); None = 24x7
     warn_at: list[float] = field(default_factory=lambda: [0.5, 0.75])
     pause_on: list[str] = field(default_factory=lambda: ["awaiting_info"])
 
@@ -35,14 +36,14 @@ class NewCase:
     requester_name: str | None = None
     product_id: str | None = None
     asset_id: str | None = None
-    category: dict = field(default_factory=dict)
+    category: dict[str, Any] = field(default_factory=dict)
     priority: int | None = None  # None: from the entitlement and category
     required_skills: list[str] = field(default_factory=list)
     queue: str | None = None
     parent_case_id: str | None = None
     # FieldServiceRequest fields: the new case spawns this work order at intake (a
     # maintenance plan's visit), as a matching category rule's would.
-    field_service: dict | None = None
+    field_service: dict[str, Any] | None = None
 
 
 @dataclass
@@ -80,7 +81,7 @@ class IntakeResult:
     sla_source: str = "entitlement"  # entitlement | priority (defaults swap on a priority change)
     escalation_queue: str | None = None
     # A matching category rule's FieldServiceRequest fields: the case spawns a work order.
-    field_service: dict | None = None
+    field_service: dict[str, Any] | None = None
 
 
 @dataclass
@@ -126,7 +127,7 @@ class Notify:
     to: str  # customer | agent | supervisor | account_manager
     body: str | None = None  # None: worded from `data` outside the workflow (activities/wording.py)
     reason: str | None = None
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,7 +143,7 @@ class CaseProjection:
     resolved_at: str | None
     closed_at: str | None
     resolution: str | None
-    sla: list[dict]
+    sla: list[dict[str, Any]]
     next_due_at: str | None
     breached: bool
     queue: str | None = None  # None: leave as it is
@@ -160,7 +161,7 @@ class RecordInput:
     actor_id: str | None = None
     body: str | None = None
     public: bool = True
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     projection: CaseProjection | None = None
     notify: list[Notify] = field(default_factory=list)
 

@@ -9,6 +9,9 @@ from enum import StrEnum
 
 
 class CaseState(StrEnum):
+    """A case's state: new until intake has run, then open, awaiting_info, resolved (the reopen
+    window runs), closed or cancelled."""
+
     NEW = "new"
     OPEN = "open"
     AWAITING_INFO = "awaiting_info"
@@ -42,6 +45,9 @@ CUSTOMERS: tuple[Role, ...] = (Role.CONTACT, Role.CONSUMER)
 
 
 class WorkOrderState(StrEnum):
+    """A field-service work order's state: new, waiting (for a fitting technician), dispatched,
+    accepted, in_progress, then completed or cancelled."""
+
     NEW = "new"
     WAITING = "waiting"
     DISPATCHED = "dispatched"
@@ -58,6 +64,8 @@ WORK_ORDER_OPEN: tuple[WorkOrderState, ...] = tuple(
 
 
 class IncidentState(StrEnum):
+    """An ITSM incident's state (failed: its delivery to the service desk gave up)."""
+
     NEW = "new"
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
@@ -77,11 +85,15 @@ INCIDENT_REPORTABLE: tuple[IncidentState, ...] = (
 
 
 class SlaKind(StrEnum):
+    """What an SLA clock measures: the time to the first response, or to resolution."""
+
     RESPONSE = "response"
     RESOLUTION = "resolution"
 
 
 class Channel(StrEnum):
+    """Where a case came from."""
+
     EMAIL = "email"
     PHONE = "phone"
     CHAT = "chat"

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import cast
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -140,7 +141,7 @@ class WorkOrderWorkflow:
         # The row says dispatched only now, once this workflow takes the technician's actions.
         await calls.record_work_order(
             RecordWorkOrderInput(
-                work_order_id=self.arg.work_order_id,
+                work_order_id=cast(WorkOrderInput, self.arg).work_order_id,
                 version=self.s.version,
                 state=DISPATCHED,
                 at=workflow.now().isoformat(),
@@ -182,7 +183,7 @@ class WorkOrderWorkflow:
             raise ApplicationError("fixed (true or false) is required", type=INVALID)
 
     async def _change(self, a: WorkOrderAction, *, tell_case: bool) -> None:
-        s, arg = self.s, self.arg
+        s, arg = self.s, cast(WorkOrderInput, self.arg)  # given once run has begun
         s.state = ALLOWED[a.action][1]
         s.version += 1
         recorded = await calls.record_work_order(
@@ -231,7 +232,7 @@ class WorkOrderWorkflow:
         fixed: bool | None = None,
         actor: tuple[str | None, str | None] = (None, None),
     ) -> None:
-        arg = self.arg
+        arg = cast(WorkOrderInput, self.arg)
         change = WorkOrderChanged(
             work_order_id=arg.work_order_id,
             number=arg.number,

@@ -118,6 +118,9 @@ async def list_cases(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: CursorQ = None,
 ):
+    """The cases the caller may see (a customer their own, staff every case), newest first,
+    filtered by state, priority, assignee, queue, account, breach or parent case; keyset paging
+    through `cursor` (the `next_cursor` of the page before)."""
     filters = {
         "state": state,
         "priority": priority,
@@ -133,6 +136,8 @@ async def list_cases(
 
 @router.get("/cases/{case_id}", response_model=CaseRead, summary="Read one case")
 async def get_case(case_id: CaseId, db: ReadSessionDep, who: CurrentPrincipal):
+    """The case as its row has it: state, priority, customer, assignee and queue, SLA clocks and
+    their due times, the next deadline. 404 for a case the caller may not see."""
     return case_views.answer(await cases.get(db=db, who=who, case_id=case_id))
 
 
@@ -144,6 +149,8 @@ async def get_case(case_id: CaseId, db: ReadSessionDep, who: CurrentPrincipal):
     responses={409: {"description": "the case is not closed, or the survey was answered"}},
 )
 async def answer_survey(case_id: CaseId, body: CsatCreate, db: SessionDep, who: CurrentPrincipal):
+    """The case's customer scores a closed case (1 to 5, with an optional comment). Once per case:
+    a second answer, or one before the case is closed, is 409."""
     return await csat.answer(db=db, who=who, case_id=case_id, body=body)
 
 
@@ -157,6 +164,9 @@ async def timeline(
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
     cursor: EventCursorQ = None,
 ):
+    """The case's timeline: every event (opening, replies, notes, state changes, SLA warnings and
+    breaches, work orders, incidents), oldest first. Customers see only public events. Keyset
+    paging through `cursor`."""
     return await cases.timeline(db=db, who=who, case_id=case_id, limit=limit, cursor=cursor)
 
 
@@ -166,6 +176,8 @@ async def timeline(
     summary="Every notification sent for the case",
 )
 async def notifications(case_id: CaseId, db: SessionDep, who: CurrentPrincipal):
+    """The outbox rows of the case: each mail, its recipient and template, and whether it is
+    pending, sent or failed (with the last error). Staff and integrations only."""
     require(who, *NOTIFICATION_READERS)
     return await cases.notifications(db=db, who=who, case_id=case_id)
 
@@ -223,6 +235,9 @@ async def request_field_service(
     idempotency_key: IdempotencyKey = None,
     body: FieldServiceBody | None = None,
 ):
+    """An agent asks for a technician: a work order (a child workflow) with the skills, parts,
+    window and place it needs, dispatched to a fitting technician as soon as one is free. The
+    case moves on when the work order does."""
     body = body or FieldServiceBody()
     request = FieldServiceRequest(
         skills=list(body.skills),
@@ -254,6 +269,9 @@ async def escalate_itsm(
     idempotency_key: IdempotencyKey = None,
     body: ItsmBody | None = None,
 ):
+    """An agent opens an incident in the service desk (built-in, or an outside one by signed
+    webhook) linked to the case; its state comes back on the case's timeline. At most one open
+    incident per case (409)."""
     body = body or ItsmBody()
     escalation = ItsmEscalation(body.summary, body.urgency, body.impact, body.auto_resolve)
     fields = {"escalation": escalation}
@@ -275,5 +293,9 @@ async def act(
     idempotency_key: IdempotencyKey = None,
     body: ActionBody | None = None,
 ):
+    """One action on the case's running workflow (an update): the body carries what the action
+    needs (see the action's list). Answers the case as the action left it; 409 when the case's
+    state or the caller's role does not allow it, 429 while the workflow stays busy. The same
+    Idempotency-Key applies the action once."""
     fields = (body or ActionBody()).fields()
     return await _act(db, client, who, case_id, action, fields, idempotency_key)

@@ -12,6 +12,9 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz", summary="Liveness of the database and Temporal")
 async def healthz(request: Request):
+    """200 when a statement on the database and a health check of Temporal both answer within 3
+    seconds, else 503 saying which did not. No token needed: for load balancers and
+    orchestrators."""
     try:
         async with request.app.state.sessions() as db:
             await asyncio.wait_for(db.execute(text("SELECT 1")), timeout=3)

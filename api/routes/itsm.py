@@ -31,6 +31,8 @@ async def list_incidents(
     limit: LimitQ = 50,
     cursor: CursorQ = None,
 ):
+    """Incidents opened from cases (by escalate-itsm), with their service-desk state and
+    external id. Staff and integrations."""
     require(who, *READERS)
     return await incidents.list_page(
         db=db, case_id=case_id, state=state, limit=limit, cursor=cursor
@@ -39,6 +41,7 @@ async def list_incidents(
 
 @router.get("/incidents/{incident_id}", response_model=IncidentRead, summary="Read one incident")
 async def get_incident(incident_id: uuid.UUID, db: SessionDep, who: CurrentPrincipal):
+    """One incident, its case, state, external id and delivery status."""
     require(who, *READERS)
     return IncidentRead.model_validate(await incidents.find(db=db, ref=str(incident_id)))
 
@@ -57,6 +60,9 @@ async def move_incident(
     who: CurrentPrincipal,
     idempotency_key: Annotated[str | None, Header(max_length=MAX_KEY)] = None,
 ):
+    """The built-in service desk's own API: move an incident on (in_progress, resolved,
+    closed) with a comment or resolution, as an outside desk does through its callback; the
+    case hears of it."""
     require(who, *READERS)
     incident = await incidents.find(db=db, ref=str(incident_id))
     if incident.adapter != "builtin":

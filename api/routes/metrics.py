@@ -27,6 +27,9 @@ async def first_time_fix(
     since: schemas.Edge | None = None,
     until: schemas.Edge | None = None,
 ):
+    """Of the work orders completed in the window [since, until) (default: the 8 weeks before
+    now), those fixed, and those fixed the first time (no later work order on the same case and
+    asset within 30 days). Supervisors and agents."""
     require(who, *metrics.READERS)
     if since and until and until <= since:
         raise Problem(422, "until must be after since", errors=[{"loc": ["query", "until"]}])

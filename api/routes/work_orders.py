@@ -29,6 +29,8 @@ async def list_work_orders(
     limit: LimitQ = 50,
     cursor: CursorQ = None,
 ):
+    """Field-service work orders, filtered by state, technician or case; staff and integrations
+    see all, a technician their own. Keyset paging through `cursor`."""
     require(who, *READERS)
     return await work_orders.list_page(
         db=db,
@@ -43,6 +45,8 @@ async def list_work_orders(
 
 @router.get("/work-orders/{wo_id}", response_model=WorkOrderRead, summary="Read one work order")
 async def get_work_order(wo_id: WorkOrderId, db: SessionDep, who: CurrentPrincipal):
+    """One work order: its case, state, technician, window, skills and parts, and what the
+    technician reported."""
     require(who, *READERS)
     return WorkOrderRead.model_validate(await work_orders.visible(db=db, who=who, wo_id=wo_id))
 
@@ -61,6 +65,8 @@ async def act_on_work_order(
     who: CurrentPrincipal,
     body: WorkOrderActionBody | None = None,
 ):
+    """The technician (or staff) moves the work order on: accept, start, complete (notes, parts
+    used, fixed or not) or cancel. An update on the work order's workflow, which tells its case."""
     return await work_orders.act(
         db=db,
         client=client,

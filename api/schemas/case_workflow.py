@@ -6,6 +6,8 @@ from workflows.deadlines import DeadlineKind
 
 
 class NextDeadlineRead(BaseModel):
+    """The case's next timer: when it fires and what it is for."""
+
     at: AwareDatetime = Field(description="When the workflow's next timer for the case fires")
     what: DeadlineKind | None = Field(
         description="`sla_warning` (an SLA clock's warning threshold), `sla_breach` (its due "
@@ -15,6 +17,8 @@ class NextDeadlineRead(BaseModel):
 
 
 class PendingActivityRead(BaseModel):
+    """An activity of the case's workflow that has not finished."""
+
     activity_id: str
     activity_type: str = Field(description="The activity's registered name")
     state: str = Field(description="Temporal's pending state: SCHEDULED, STARTED, CANCEL_REQUESTED")
@@ -24,6 +28,8 @@ class PendingActivityRead(BaseModel):
 
 
 class ChildWorkflowRead(BaseModel):
+    """A child workflow of the case (a work order)."""
+
     workflow_id: str
     run_id: str
     workflow_type: str = Field(description="WorkOrderWorkflow for a work order")
@@ -31,6 +37,8 @@ class ChildWorkflowRead(BaseModel):
 
 
 class CaseWorkflowRead(BaseModel):
+    """What Temporal knows now about the case's workflow."""
+
     workflow_id: str
     run_id: str | None = Field(description="The latest run; null when the workflow is GONE")
     status: str = Field(

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.schemas.csat import CsatRead
 from api.schemas.email import Email
@@ -26,12 +26,39 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class Category(StrictInput):
+    """What a case is about, as far as the customer or intake knows: product, issue type, symptom
+    (field-service rules match on it)."""
+
     product: Name | None = None
     issue_type: Name | None = None
     symptom: Name | None = None
 
 
 class CaseCreate(StrictInput):
+    """A new case: a subject, the channel, and exactly one of contact_id, consumer_id or email (the
+    customer); priority, category, asset and account are optional (intake fills in what it can)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "Router down since this morning",
+                    "description": "The WAN light is red; restarting it did not help.",
+                    "channel": "email",
+                    "email": "ada@example.net",
+                    "name": "Ada Lovelace",
+                    "priority": 2,
+                    "category": {"product": "Router X200", "issue_type": "connectivity"},
+                },
+                {
+                    "subject": "Invoice 1042 is wrong",
+                    "channel": "api",
+                    "contact_id": "6f1c2a4e-8b3d-4f5a-9c7e-2d1b0a9f8e7d",
+                },
+            ]
+        }
+    )
+
     subject: Subject
     description: Text | None = None
     channel: Channel
@@ -52,6 +79,18 @@ class CaseCreate(StrictInput):
 class ActionBody(StrictInput):
     """Fields of every action; which are required depends on the action (see API.md)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"body": "A replacement router leaves our warehouse today."},  # respond, note
+                {"agent_id": "6f1c2a4e-8b3d-4f5a-9c7e-2d1b0a9f8e7d"},  # assign
+                {"priority": 1},  # change-priority
+                {"resolution": "Replaced the router; the line is up again."},  # resolve
+                {"reason": "Opened twice by mistake"},  # cancel, reject
+            ]
+        }
+    )
+
     body: Text | None = None
     agent_id: uuid.UUID | None = None
     priority: Priority | None = None
@@ -68,6 +107,9 @@ class ActionBody(StrictInput):
 
 
 class SlaRead(BaseModel):
+    """One SLA clock of a case: its due time (null while it is not running: paused or
+    stopped), what is left, and whether it breached."""
+
     definition_id: str
     name: str
     kind: str
@@ -80,6 +122,8 @@ class SlaRead(BaseModel):
 
 
 class CaseRead(BaseModel):
+    """A case as its row has it (the workflow writes it at each step)."""
+
     id: uuid.UUID
     number: str
     workflow_id: str
@@ -116,11 +160,15 @@ class CaseRead(BaseModel):
 
 
 class CasePage(BaseModel):
+    """A page of cases: pass `next_cursor` as `cursor` for the next one."""
+
     items: list[CaseRead]
     next_cursor: str | None
 
 
 class EventRead(BaseModel):
+    """One event of a case's timeline."""
+
     id: int
     kind: str
     at: datetime
@@ -136,11 +184,15 @@ EventCursorQ = Annotated[int | None, Query(ge=0, le=INT4_MAX)]
 
 
 class EventPage(BaseModel):
+    """A page of a case's timeline, oldest first."""
+
     items: list[EventRead]
     next_cursor: str | None
 
 
 class NotificationRead(BaseModel):
+    """One outbox row of a case: a message to one recipient and how sending it went."""
+
     id: uuid.UUID
     channel: str
     recipient: str
@@ -155,5 +207,7 @@ class NotificationRead(BaseModel):
 
 
 class NotificationPage(BaseModel):
+    """Every notification of a case, oldest first."""
+
     items: list[NotificationRead]
     next_cursor: str | None

@@ -57,6 +57,13 @@ class Output(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list, oldest first: pass `next_cursor` as `cursor` for the next page (null on
+    the last one)."""
+
+    # Page[AccountRead] and the others are classes of their own, which a docstring does not
+    # reach: the config does.
+    model_config = ConfigDict(json_schema_extra={"description": " ".join(__doc__.split())})
+
     items: list[T]
     next_cursor: str | None = None
 
@@ -65,6 +72,21 @@ class Page(BaseModel, Generic[T]):
 
 
 class AccountCreate(Input):
+    """A new customer (or partner) account; a site names its company as parent_id. Mail from its
+    domains is matched to it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Acme Corp", "type": "customer", "domains": ["acme.example"]},
+                {
+                    "name": "Acme Corp, Leeds site",
+                    "parent_id": "6f1c2a4e-8b3d-4f5a-9c7e-2d1b0a9f8e7d",
+                },
+            ]
+        }
+    )
+
     name: Name
     type: Literal["customer", "partner", "both"] = "customer"
     parent_id: uuid.UUID | None = None
@@ -72,6 +94,8 @@ class AccountCreate(Input):
 
 
 class AccountRead(Output):
+    """A customer or partner account."""
+
     id: uuid.UUID
     name: str
     type: str
@@ -82,6 +106,21 @@ class AccountRead(Output):
 
 
 class ContactCreate(Input):
+    """A new person at one or more accounts (the first is primary)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Ada Lovelace",
+                    "email": "ada@acme.example",
+                    "phone": "+44 20 7946 0000",
+                    "account_ids": ["6f1c2a4e-8b3d-4f5a-9c7e-2d1b0a9f8e7d"],
+                },
+            ]
+        }
+    )
+
     name: Name
     email: Email
     phone: Phone | None = None
@@ -94,6 +133,8 @@ class ContactCreate(Input):
 
 
 class ContactRead(Output):
+    """A person at customer accounts."""
+
     id: uuid.UUID
     name: str
     email: str
@@ -110,6 +151,8 @@ class ContactRead(Output):
 
 
 class Address(Input):
+    """A postal address of a consumer (one of them primary)."""
+
     line1: text(300)
     city: text(120) | None = None
     country: text(80) | None = None
@@ -117,6 +160,8 @@ class Address(Input):
 
 
 class ConsumerCreate(Input):
+    """A new individual customer, with no account."""
+
     name: Name
     email: Email
     phone: Phone | None = None
@@ -131,6 +176,8 @@ class ConsumerCreate(Input):
 
 
 class ConsumerRead(Output):
+    """An individual customer."""
+
     id: uuid.UUID
     name: str
     email: str
@@ -140,11 +187,15 @@ class ConsumerRead(Output):
 
 
 class ProductCreate(Input):
+    """A new product (a name and an optional SKU)."""
+
     name: Name
     sku: text(80) | None = None
 
 
 class ProductRead(Output):
+    """A product."""
+
     id: uuid.UUID
     name: str
     sku: str | None
@@ -152,6 +203,8 @@ class ProductRead(Output):
 
 
 class AssetCreate(Input):
+    """A new installed product, owned by an account or a consumer (not both)."""
+
     product_id: uuid.UUID
     serial: text(120) | None = None
     account_id: uuid.UUID | None = None
@@ -166,6 +219,8 @@ class AssetCreate(Input):
 
 
 class AssetRead(Output):
+    """An installed product of a customer."""
+
     id: uuid.UUID
     product_id: uuid.UUID
     serial: str | None
@@ -224,6 +279,9 @@ class ScheduleSpec(Input):
 
 
 class ScheduleCreate(ScheduleSpec):
+    """New business hours: per weekday, [start, end] local times in the time zone, and holidays
+    (ISO dates)."""
+
     name: Name
     timezone: text(64)
     hours: dict[Day, list[tuple[str, str]]] = Field(
@@ -232,6 +290,8 @@ class ScheduleCreate(ScheduleSpec):
 
 
 class ScheduleRead(Output):
+    """Business hours and holidays that SLA clocks run in."""
+
     id: uuid.UUID
     name: str
     timezone: str
@@ -241,6 +301,10 @@ class ScheduleRead(Output):
 
 
 class SlaDefinitionCreate(Input):
+    """A new SLA target: a response or resolution within duration_seconds of business time (on
+    schedule_id's hours, else round the clock), warnings at fractions of it, paused in the
+    pause_on states; the default for a priority when default_for_priority is set."""
+
     name: Name
     kind: SlaKind
     duration_seconds: int = Field(ge=1, le=MAX_DURATION)
@@ -256,6 +320,8 @@ class SlaDefinitionCreate(Input):
 
 
 class SlaDefinitionRead(Output):
+    """An SLA target."""
+
     id: uuid.UUID
     name: str
     kind: str
@@ -268,6 +334,8 @@ class SlaDefinitionRead(Output):
 
 
 class Units(Input):
+    """An allowance of an entitlement: so many cases, or hours."""
+
     kind: Literal["cases", "hours"]
     total: float = Field(gt=0, le=1_000_000)
 
@@ -276,6 +344,9 @@ GRAIN = ("account_id", "contact_id", "consumer_id", "product_id", "asset_id")
 
 
 class EntitlementCreate(Input):
+    """A new entitlement: who (account, contact or consumer) is entitled, for what (product or
+    asset), on which channels, with which SLA definitions and reopen window."""
+
     name: Name
     account_id: uuid.UUID | None = None
     contact_id: uuid.UUID | None = None
@@ -303,6 +374,8 @@ class EntitlementCreate(Input):
 
 
 class EntitlementRead(Output):
+    """What a customer is entitled to."""
+
     id: uuid.UUID
     name: str
     account_id: uuid.UUID | None
@@ -326,16 +399,22 @@ class EntitlementRead(Output):
 
 
 class SkillCreate(Input):
+    """A new skill's name."""
+
     name: Label
 
 
 class SkillRead(Output):
+    """A skill that agents have and cases require."""
+
     id: uuid.UUID
     name: str
     created_at: datetime
 
 
 class AgentSkill(Input):
+    """A skill of an agent and their level in it (1 to 5)."""
+
     name: Label
     level: int = Field(3, ge=1, le=5)
 
@@ -352,6 +431,9 @@ Capacity = Annotated[int, Field(ge=0, le=1000)]
 
 
 class AgentCreate(Input):
+    """A new agent or supervisor: skills, the cases they may hold at once (capacity), groups
+    (queues) and availability."""
+
     name: Name
     email: Email
     skills: AgentSkills = []
@@ -362,6 +444,8 @@ class AgentCreate(Input):
 
 
 class AgentUpdate(Input):
+    """Changes to an agent: only the fields given change."""
+
     name: Name | None = None
     skills: AgentSkills | None = None
     capacity: Capacity | None = None
@@ -370,10 +454,14 @@ class AgentUpdate(Input):
 
 
 class AgentAvailability(Input):
+    """An agent's availability: available (routing may assign them cases), away or offline."""
+
     status: AgentStatus
 
 
 class AgentRead(Output):
+    """An agent or supervisor."""
+
     id: uuid.UUID
     name: str
     email: str
@@ -394,17 +482,23 @@ class AgentRead(Output):
 
 
 class TeamMemberCreate(Input):
+    """An agent on an account's team, as a member or as its account manager."""
+
     agent_id: uuid.UUID
     role: Literal["member", "account_manager"] = "member"
 
 
 class TeamMemberRead(Output):
+    """An agent on an account's team, and their role there."""
+
     account_id: uuid.UUID
     agent_id: uuid.UUID
     role: str
 
 
 class TechnicianCreate(Input):
+    """A new field technician: skills, parts carried, territory and availability."""
+
     name: Name
     email: Email
     skills: list[Label] = Field([], max_length=100)
@@ -414,6 +508,8 @@ class TechnicianCreate(Input):
 
 
 class TechnicianRead(Output):
+    """A field technician."""
+
     id: uuid.UUID
     name: str
     email: str
@@ -425,6 +521,8 @@ class TechnicianRead(Output):
 
 
 class KnowledgeCreate(Input):
+    """A new knowledge article; a draft (published false) is seen by staff only."""
+
     title: text(300)
     body: text(100_000)
     product_id: uuid.UUID | None = None
@@ -447,6 +545,8 @@ class KnowledgeUpdate(Input):
 
 
 class KnowledgeRead(Output):
+    """A knowledge article."""
+
     id: uuid.UUID
     title: str
     body: str
@@ -486,6 +586,9 @@ class NotHelpful(BaseModel):
 
 
 class SlaPreview(Input):
+    """A due-time question: from start, duration_seconds of business time on a stored schedule
+    (schedule_id) or one given inline (schedule); neither: round the clock."""
+
     start: AwareDatetime
     duration_seconds: int = Field(ge=0, le=MAX_DURATION)
     schedule_id: uuid.UUID | None = None
@@ -499,6 +602,8 @@ class SlaPreview(Input):
 
 
 class SlaPreviewRead(BaseModel):
+    """When a clock started at `start` would fall due."""
+
     due_at: datetime
 
 
@@ -506,6 +611,8 @@ class SlaPreviewRead(BaseModel):
 
 
 class QueueCreate(BaseModel):
+    """A new queue, and the queue its breached, unassigned cases escalate to."""
+
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=80, pattern=r"^[\w.-]+$")
     description: str | None = Field(None, max_length=300)
@@ -513,6 +620,8 @@ class QueueCreate(BaseModel):
 
 
 class QueueRead(BaseModel):
+    """A queue."""
+
     model_config = ConfigDict(from_attributes=True)
     name: str
     description: str | None

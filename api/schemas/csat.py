@@ -9,6 +9,8 @@ from api.schemas.strict import StrictInput
 
 
 class CsatCreate(StrictInput):
+    """The customer's answer to the satisfaction survey."""
+
     score: int = Field(ge=1, le=5, description="1 (very unsatisfied) … 5 (very satisfied)")
     comment: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
         None, description="What the customer wants to say about it"
@@ -16,6 +18,8 @@ class CsatCreate(StrictInput):
 
 
 class CsatRead(BaseModel):
+    """A satisfaction survey's answer."""
+
     score: int = Field(description="1 … 5")
     comment: str | None = None
     at: datetime = Field(description="When the customer answered")

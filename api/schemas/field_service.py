@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.catalog import Input, Label, Output, text
 from models.field_service import WorkOrder
@@ -26,6 +26,20 @@ def _window_ok(start: datetime | None, end: datetime | None) -> None:
 class FieldServiceBody(Input):
     """request-field-service: empty fields are pre-filled from the case (asset, site, rule)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "skills": ["fiber"],
+                    "parts": ["ONT-200"],
+                    "window_start": "2026-12-01T09:00:00Z",
+                    "window_end": "2026-12-01T13:00:00Z",
+                    "notes": "Ring the bell at the back door.",
+                }
+            ]
+        }
+    )
+
     skills: list[Label] = Field([], max_length=50)
     parts: list[Label] = Field([], max_length=100)
     window_start: AwareDatetime | None = None
@@ -46,6 +60,12 @@ class FieldServiceBody(Input):
 class ItsmBody(Input):
     """escalate-itsm: opens one linked incident (the case subject when no summary)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"summary": "WAN outage at the Leeds site", "urgency": 1, "impact": 2}]
+        }
+    )
+
     summary: Summary | None = None
     urgency: int = Field(3, ge=1, le=3, description="1 high … 3 low")
     impact: int = Field(3, ge=1, le=3, description="1 high … 3 low")
@@ -53,6 +73,9 @@ class ItsmBody(Input):
 
 
 class WorkOrderActionBody(Input):
+    """What a work-order action carries: notes, parts used and fixed (required) to complete, a
+    reason to cancel."""
+
     notes: Notes | None = None
     parts_used: list[Label] = Field([], max_length=100)
     fixed: bool | None = Field(None, description="required to complete")
@@ -60,6 +83,8 @@ class WorkOrderActionBody(Input):
 
 
 class WorkOrderRead(Output):
+    """A field-service work order: a child workflow of its case."""
+
     id: uuid.UUID
     number: str
     workflow_id: str
@@ -90,16 +115,24 @@ class WorkOrderRead(Output):
 
 
 class TechnicianAvailability(Input):
+    """A technician's availability: available (dispatch may book them), away or offline."""
+
     status: Literal["available", "away", "offline"]
 
 
 class CategoryMatch(Input):
+    """The category keys a rule matches; a case matches when it has every key given, equal up to
+    case."""
+
     product: text(100) | None = None
     issue_type: text(100) | None = None
     symptom: text(100) | None = None
 
 
 class FieldServiceRuleCreate(Input):
+    """A new rule: a case whose category matches gets, at intake, a work order with these skills,
+    parts and notes (and, with auto_resolve, is resolved when it completes fixed)."""
+
     name: text(200)
     category: CategoryMatch
     skills: list[Label] = Field([], max_length=50)
@@ -116,6 +149,8 @@ class FieldServiceRuleCreate(Input):
 
 
 class FieldServiceRuleRead(Output):
+    """A field-service rule."""
+
     id: uuid.UUID
     name: str
     category: dict
@@ -149,6 +184,8 @@ class IncidentStatusBody(Input):
 
 
 class IncidentRead(Output):
+    """An incident escalated from a case to a service desk."""
+
     id: uuid.UUID
     number: str
     case_id: uuid.UUID

@@ -26,6 +26,9 @@ Edge = Annotated[Rfc3339, BeforeValidator(_not_a_number)]  # since or until of a
 
 
 class FirstTimeFix(BaseModel):
+    """Work orders completed in the window, those fixed, and those fixed the first time (no follow-
+    up within window_days)."""
+
     completed: int
     fixed: int
     first_time_fixed: int
@@ -36,16 +39,22 @@ class FirstTimeFix(BaseModel):
 
 
 class Ratio(BaseModel):
+    """How many meet the metric, of how many it is taken over, and the rate."""
+
     count: int  # the cases (or clocks) that meet the metric
     of: int  # the cases (or clocks) it is taken over
     rate: float | None  # count / of; None when `of` is 0
 
 
 class WeekRatio(Ratio):
+    """The ratio over one week (starting on its Monday, UTC)."""
+
     week: date  # the Monday (UTC) the week starts on
 
 
 class PriorityRatio(Ratio):
+    """The ratio over the cases of one priority."""
+
     priority: int
 
 
@@ -55,54 +64,78 @@ class Windowed(BaseModel):
 
 
 class RatioSeries(Windowed):
+    """A ratio over the window, and week by week."""
+
     total: Ratio
     by_week: list[WeekRatio]
 
 
 class Attainment(RatioSeries):
+    """SLA clocks met (stopped without a breach) of those decided, over the window, by week and by
+    priority."""
+
     by_priority: list[PriorityRatio]
 
 
 class Median(BaseModel):
+    """A median duration in seconds (null when there is nothing to measure), and how many it is
+    taken over."""
+
     seconds: float | None  # the median; None when there is nothing to measure
     count: int
 
 
 class WeekMedian(Median):
+    """The median over one week."""
+
     week: date
 
 
 class MedianSeries(Windowed):
+    """A median over the window, and week by week."""
+
     total: Median
     by_week: list[WeekMedian]
 
 
 class BacklogPoint(BaseModel):
+    """Open cases at one instant."""
+
     at: AwareDatetime
     open: int
 
 
 class Backlog(Windowed):
+    """Open cases at the end of each day or week of the window."""
+
     bucket: str  # day | week
     points: list[BacklogPoint]
 
 
 class Score(BaseModel):
+    """An average satisfaction score (1 to 5) and how many answers it is taken over."""
+
     average: float | None
     count: int
 
 
 class WeekScore(Score):
+    """The average score over one week."""
+
     week: date
 
 
 class Csat(Windowed):
+    """Customer satisfaction over the window: the average, answers per score, and week by week."""
+
     total: Score
     by_score: dict[int, int]  # answers per score 1-5
     by_week: list[WeekScore]
 
 
 class Summary(Windowed):
+    """Every service metric over one window."""
+
     sla_attainment: Attainment
     first_contact_resolution: RatioSeries
     reopen_rate: RatioSeries

@@ -12,7 +12,23 @@ DAY = 24 * 3600
 
 
 class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A new token: its role, the subject it acts as (an agent, technician, contact, consumer or
+    partner account id), a name, and how long it lives."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "role": "agent",
+                    "subject_id": "6f1c2a4e-8b3d-4f5a-9c7e-2d1b0a9f8e7d",
+                    "name": "Ann's laptop",
+                },
+                {"role": "integration", "name": "CRM sync", "expires_in_seconds": 7776000},
+            ]
+        },
+    )
+
     role: Literal[ROLES]
     subject_id: uuid.UUID | None = None
     name: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")] | None = None
@@ -20,6 +36,8 @@ class TokenCreate(BaseModel):
 
 
 class TokenCreated(BaseModel):
+    """A minted token (the secret is shown here only)."""
+
     token: str = Field(description="shown once; only its SHA-256 hash is stored")
     id: uuid.UUID
     role: str
@@ -28,5 +46,7 @@ class TokenCreated(BaseModel):
 
 
 class Me(BaseModel):
+    """The caller's role and subject."""
+
     role: str
     subject_id: uuid.UUID | None

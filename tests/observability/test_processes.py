@@ -105,3 +105,42 @@ async def test_the_api_serves_metrics_and_logs_json(database_url, tmp_path):
     assert any(line["logger"] == "uvicorn.error" for line in logged)  # its start-up lines
     access = [line for line in logged if line["logger"] == "uvicorn.access"]
     assert access and "GET /metrics" in access[0]["message"]
+
+
+async def test_the_api_serves_its_temporal_clients_sdk_metrics(database_url, ts_env, tmp_path):
+    """The API's own Temporal client (its runtime) counts its RPCs on
+    CASEWORK_API_SDK_METRICS_ADDRESS, as the worker's does."""
+    port, address = free_port(), f"127.0.0.1:{free_port()}"
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "TEMPORAL_ADDRESS": ts_env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": ts_env.client.namespace,
+        "CASEWORK_API_PORT": str(port),
+        "CASEWORK_API_SDK_METRICS_ADDRESS": address,
+    }
+    log = tmp_path / "api.log"
+    with open(log, "wb") as out:
+        api = subprocess.Popen(
+            [str(Path(sys.prefix) / "bin" / "casework"), "api"], env=env, stdout=out, stderr=out
+        )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(240):
+                assert api.poll() is None, log.read_text()
+                try:
+                    r = await http.get("/healthz")  # checks Temporal: the client connects
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.25)
+            assert r.status_code == 200, r.text
+            samples = parse((await http.get(f"http://{address}/metrics")).text)
+    finally:
+        api.terminate()
+        api.wait(10)
+    operations = {
+        dict(labels).get("operation")
+        for name, labels in samples
+        if name.startswith("temporal_request") and name.endswith("_total")
+    }
+    # Connecting asks for the server's capabilities; /healthz checks its health.
+    assert {"GetSystemInfo", "Check"} <= operations, sorted({name for name, _ in samples})

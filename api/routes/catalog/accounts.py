@@ -17,6 +17,8 @@ router = APIRouter(tags=["accounts"])
 
 @router.post("/accounts", status_code=201, response_model=AccountRead)
 async def create_account(body: AccountCreate, db: SessionDep, _: Writer):
+    """An integration (or admin) creates a customer (or partner) account, or a site of one
+    (parent_id), with its email domains."""
     return await customers.create_account(db=db, body=body)
 
 
@@ -35,6 +37,8 @@ collection(
 async def add_team_member(
     account_id: uuid.UUID, body: TeamMemberCreate, db: SessionDep, response: Response, _: Admin
 ):
+    """Admin only. Puts an agent on the account's team (account manager, or a member who gets its
+    cases first); the same agent again changes their role (200)."""
     member, added = await customers.put_team_member(db=db, account_id=account_id, body=body)
     if not added:
         response.status_code = 200
@@ -43,6 +47,7 @@ async def add_team_member(
 
 @router.get("/accounts/{account_id}/team", response_model=Page[TeamMemberRead])
 async def list_team(account_id: uuid.UUID, db: SessionDep, _: Reader):
+    """The account's team: each agent and their role on it."""
     return await customers.team(db=db, account_id=account_id)
 
 

@@ -19,6 +19,8 @@ router = APIRouter(tags=["agents"])
 async def create_agent(
     body: AgentCreate, db: SessionDep, client: ClientDep, settings: SettingsDep, _: Writer
 ):
+    """An agent (or supervisor) with a capacity, skills and groups (queues): routing assigns
+    waiting cases to them as they have room."""
     return await people.create_agent(
         db=db, client=client, task_queue=settings.task_queue, body=body
     )
@@ -51,6 +53,8 @@ async def set_availability(
     settings: SettingsDep,
     principal: CurrentPrincipal,
 ):
+    """The agent themself, or a supervisor: available (routing may assign), away or offline.
+    Becoming available dispatches waiting cases."""
     require_self_or_supervisor(
         principal, Role.AGENT, agent_id, "an agent may change only their own availability"
     )

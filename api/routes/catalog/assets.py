@@ -13,6 +13,8 @@ router = APIRouter(tags=["assets"])
 
 @router.post("/assets", status_code=201, response_model=AssetRead)
 async def create_asset(body: AssetCreate, db: SessionDep, _: Writer):
+    """An installed product, owned by an account or by a consumer (not both), with its serial
+    number and location: cases name it, and its work orders go to where it is."""
     return await customers.create_asset(db=db, body=body)
 
 

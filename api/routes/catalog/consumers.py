@@ -13,6 +13,7 @@ router = APIRouter(tags=["consumers"])
 
 @router.post("/consumers", status_code=201, response_model=ConsumerRead)
 async def create_consumer(body: ConsumerCreate, db: SessionDep, _: Writer):
+    """An individual customer with no account (business-to-consumer)."""
     return await customers.create_consumer(db=db, body=body)
 
 

@@ -34,6 +34,8 @@ SearchedFor = Annotated[
 
 @router.post("/knowledge", status_code=201, response_model=KnowledgeRead)
 async def create_article(body: KnowledgeCreate, db: SessionDep, _: Writer):
+    """A knowledge article (title, body, product, tags), published or a draft: customers find
+    the published ones in the portal."""
     return await knowledge.create(db=db, body=body)
 
 
@@ -60,6 +62,7 @@ collection(router, "knowledge", KnowledgeArticle, KnowledgeRead, "knowledge", wi
 
 @router.get("/knowledge/{article_id}", response_model=KnowledgeRead)
 async def get_article(article_id: uuid.UUID, db: SessionDep, principal: CurrentPrincipal):
+    """One article; only staff see drafts (404 for anyone else)."""
     return await knowledge.get(db=db, principal=principal, article_id=article_id)
 
 

@@ -13,6 +13,7 @@ router = APIRouter(tags=["products"])
 
 @router.post("/products", status_code=201, response_model=ProductRead)
 async def create_product(body: ProductCreate, db: SessionDep, _: Writer):
+    """A product that customers own as assets and entitlements cover."""
     return await customers.create_product(db=db, body=body)
 
 

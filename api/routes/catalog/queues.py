@@ -17,4 +17,5 @@ async def create_queue(body: QueueCreate, db: SessionDep, _: Writer):
 
 @router.get("/queues")
 async def list_queues(db: SessionDep, _: Reader):
+    """Every queue, by name, with where its breached cases escalate to."""
     return await queues.all_queues(db=db)

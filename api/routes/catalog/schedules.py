@@ -15,6 +15,8 @@ router = APIRouter(tags=["schedules"])
 
 @router.post("/schedules", status_code=201, response_model=ScheduleRead)
 async def create_schedule(body: ScheduleCreate, db: SessionDep, _: Writer):
+    """Business hours (per weekday, in a time zone) and holidays: SLA clocks that use it run only
+    within them."""
     return await service_model.create_schedule(db=db, body=body)
 
 

@@ -13,6 +13,7 @@ router = APIRouter(tags=["skills"])
 
 @router.post("/skills", status_code=201, response_model=SkillRead)
 async def create_skill(body: SkillCreate, db: SessionDep, _: Writer):
+    """A skill agents have and cases require (routing picks an agent with all of them)."""
     return await people.create_skill(db=db, body=body)
 
 

@@ -15,6 +15,8 @@ router = APIRouter(tags=["sla"])
 
 @router.post("/sla-definitions", status_code=201, response_model=SlaDefinitionRead)
 async def create_sla_definition(body: SlaDefinitionCreate, db: SessionDep, _: Writer):
+    """An SLA target: response or resolution within so many (business) seconds, its warning
+    thresholds and pause states; the default for a priority, or named by entitlements."""
     return await service_model.create_sla_definition(db=db, body=body)
 
 

@@ -19,6 +19,8 @@ router = APIRouter(tags=["technicians"])
 
 @router.post("/technicians", status_code=201, response_model=TechnicianRead)
 async def create_technician(body: TechnicianCreate, db: SessionDep, _: Writer):
+    """A field technician with skills, parts carried and a territory: dispatch books them for work
+    orders that fit."""
     return await people.create_technician(db=db, body=body)
 
 
@@ -38,6 +40,8 @@ async def set_technician_availability(
     settings: SettingsDep,
     who: CurrentPrincipal,
 ):
+    """The technician themself, or a supervisor: available or not. Becoming available dispatches
+    waiting work orders."""
     require_self_or_supervisor(
         who, Role.TECHNICIAN, technician_id, "a technician may change only their own availability"
     )
