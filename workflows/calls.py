@@ -160,8 +160,6 @@ async def record_scheduled_run(arg: RunRecord) -> RunSummary:
 
 # ----- a major case's fan-out (workflows/fan_out.py) --------------------------------------
 
-_T = TypeVar("_T")
-
 # A batch starts or updates up to FAN_OUT_BATCH workflows; it heartbeats as it goes, so a
 # worker killed mid-batch is noticed within the heartbeat timeout and the batch runs again
 # (every start and update in it has a deterministic id: the rerun duplicates nothing).
@@ -175,9 +173,9 @@ FAN_OUT_RETRY = RetryPolicy(
 )
 
 
-async def _fan_out(name: str, arg: object, result_type: type[_T]) -> _T:
+async def _fan_out(name: str, arg: object, result_type: type[Result]) -> Result:
     """A fan-out step: an activity task of its own that heartbeats as it goes."""
-    return await workflow.execute_activity(
+    return await workflow.execute_activity(  # type: ignore[no-any-return]
         name,
         arg,
         result_type=result_type,
