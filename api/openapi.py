@@ -119,6 +119,11 @@ TAGS = [
         "description": "Preventive maintenance: plans that open a case, with its work order,"
         " for each asset as it falls due (Temporal Schedules).",
     },
+    {
+        "name": "events",
+        "description": "Monitoring events (proactive service): one major case and a child"
+        " case per affected customer, with progress; clear resolves them together.",
+    },
 ]
 
 
