@@ -4,7 +4,7 @@ account's, the category choices for a new case, and the checks of a new case's p
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import visibility
@@ -13,7 +13,8 @@ from api.schemas.catalog import KnowledgeHit
 from api.services import install_base
 from api.services.catalog import knowledge
 from models.cases import Case
-from workflows.vocabulary import CaseState, Role
+from models.events import Event, EventCustomer
+from workflows.vocabulary import ACTIVE, CaseState, Role
 
 LIST_LIMIT = 100
 # The cases that wait on their customer: a question to answer, a resolution to accept or reject.
@@ -71,9 +72,29 @@ async def suggestions(db: AsyncSession, who: Principal, q: str, limit: int) -> l
 
 
 async def banners(db: AsyncSession, who: Principal) -> list[dict]:
-    """Notices above the portal, each {"kind", "text"}: the hook for the banner of an open event
-    that affects one of the customer's assets (the events work fills it in). None yet."""
-    return []
+    """Notices above the portal, each {"kind", "text"}: every open event (not cleared, its major
+    case still active) that affects this customer — a consumer's own assets, or an account of a
+    contact's — so they know before they call."""
+    if who.role == Role.CONTACT:
+        accounts = await visibility.contact_accounts(db, who.subject_id)
+        affected = EventCustomer.account_id.in_(accounts)
+    elif who.role == Role.CONSUMER:
+        affected = EventCustomer.consumer_id == who.subject_id
+    else:
+        return []
+    query = (
+        select(Event.summary, Event.major_number, func.count(EventCustomer.seq))
+        .join(EventCustomer, EventCustomer.event_ref == Event.id)
+        .join(Case, Case.id == Event.major_case_id)
+        .where(affected, Event.cleared_at.is_(None), Case.state.in_(ACTIVE))
+        .group_by(Event.id, Event.summary, Event.major_number, Event.created_at)
+        .order_by(Event.created_at.desc())
+        .limit(5)
+    )
+    return [
+        {"kind": "warn", "text": f"Known issue ({number}): {summary}. We are working on it."}
+        for summary, number, _ in await db.execute(query)
+    ]
 
 
 @dataclass

@@ -351,3 +351,29 @@ async def test_a_clear_right_after_the_post_resolves_every_child(live, sessions,
     assert cleared.status_code == 200, cleared.text
     done = await progress(live, r.json()["id"], lambda v: v["resolved"] == 3)
     assert (done["affected"], done["opened"]) == (3, 3)
+
+
+async def test_affected_customers_see_the_open_event_on_the_portal_until_it_clears(
+    live, sessions, install_base
+):
+    """The banner: Ada (an Acme contact) and Bea (a consumer) own Router X, so their portal
+    names the outage; Ian, whose account owns only a Switch Y, sees nothing; after the clear
+    the banner is gone."""
+    ib = install_base
+    ian = await factories.contact(sessions, ib["bystander"].id, name="Ian 2", email="i2@i.example")
+    done = await posted(live, ib)
+
+    async def portal(subject, role="contact") -> str:
+        r = await live.get("/portal", headers=await mint(live, role, subject.id))
+        assert r.status_code == 200, r.text
+        return r.text
+
+    for who, role in ((ib["ada"], "contact"), (ib["bea"], "consumer")):
+        page = await portal(who, role)
+        banner = f"Known issue ({done['major_case_number']}): Router X firmware crash"
+        assert banner in page, role
+    assert "Known issue" not in await portal(ian)
+    r = await live.post(f"{V1}/events/{done['id']}/clear", json={"resolution": "Rolled back"})
+    assert r.status_code == 200, r.text
+    await progress(live, done["id"], lambda v: v["resolved"] == v["affected"])
+    assert "Known issue" not in await portal(ib["ada"])  # (her child case is listed, resolved)
