@@ -1,7 +1,8 @@
 """Opening a case on the portal, search first: the subject the customer typed brings up the
 articles that match it ("this solved it" records a deflection and opens nothing; "not helpful"
 is recorded too), then the form with product and asset pickers from their install base and the
-three-level category. Server-rendered: the pages load no script (see SECURITY_HEADERS)."""
+three-level category. Server-rendered; while the subject is typed, our own suggest.js fetches
+this page again and swaps in its articles (no inline script: see SECURITY_HEADERS)."""
 
 import uuid
 from typing import Annotated
@@ -18,9 +19,11 @@ from api.rate_limit import limit_portal_opening
 from api.schemas.cases import CaseCreate
 from api.services import install_base, intake, portal
 from api.services.catalog import knowledge
+from templates import ROOT as TEMPLATES
 from workflows.vocabulary import CUSTOMERS, Channel
 
 SUGGESTIONS = 5
+SUGGEST_JS = (TEMPLATES / "pages" / "suggest.js").read_text(encoding="utf-8")
 FORM_ERRORS = {
     "subject": "Please give a one-line subject of at most 300 characters.",
     "description": "The description may be at most 20,000 characters.",
@@ -69,6 +72,12 @@ async def new_case(
     """Step two of opening a case: what the subject finds in the knowledge base, and the form."""
     need(who, CUSTOMERS)
     return await new_case_page(request, db, who, blank_form(subject.strip(), key))
+
+
+@router.get("/portal/suggest.js")
+async def suggest_script():
+    """The script that suggests articles while a new case's subject is typed, from the package."""
+    return Response(SUGGEST_JS, media_type="text/javascript")
 
 
 @router.post("/portal/cases", dependencies=[Depends(limit_portal_opening)])

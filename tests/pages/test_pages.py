@@ -734,6 +734,24 @@ def test_every_template_renders_with_sample_data():
             "products": [SimpleNamespace(id="p1", name="Router")],
             "issue_types": {"Setup": ("Update",)},
         },
+        "console_events.html": {
+            "title": "Events",
+            "events": [
+                {
+                    "id": uuid.uuid4(),
+                    "source": "nagios",
+                    "event_id": "e-1",
+                    "summary": "Router X firmware crash",
+                    "severity": 2,
+                    "major_case_id": uuid.uuid4(),
+                    "major_case_number": "CS0001001",
+                    "affected": 4,
+                    "bars": [("opened", 4, 100), ("notified", 3, 75), ("resolved", 0, 0)],
+                    "cleared_at": None,
+                }
+            ],
+            "next": "/console/events?page=x",
+        },
         "console_metrics.html": {
             "title": "Metrics",
             "since": now.date(),

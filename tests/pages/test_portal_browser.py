@@ -112,6 +112,14 @@ async def test_the_portal_deflects_opens_decides_and_hides_in_a_browser(stack): 
             await page.get_by_role("button", name="Next").click()
             await page.wait_for_url(re.compile(r".*/portal/new\?"))
             assert await page.get_by_text("Calibrate the core monitor").count() == 1
+            # Typing another subject brings its articles up in place, with no page load.
+            url = page.url
+            await page.locator("#subject").fill("")
+            await page.locator("#subject").press_sequentially("paper jam", delay=30)
+            suggested = page.locator('[data-live="suggestions"][data-for="paper jam"]')
+            await suggested.get_by_text("Clear a paper jam").wait_for(timeout=10_000)
+            assert page.url == url
+            await page.locator("#subject").fill("Core monitor shows an error")
             await page.select_option("select[name=asset]", asset["id"])
             await page.select_option("select[name=issue_type]", "Not working")
             await page.select_option("select[name=symptom]", "Error message")
