@@ -3,6 +3,7 @@ every response as documented (status, content type, schema), auth enforced every
 Stateful too: schemathesis follows the links between operations."""
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 pytestmark = pytest.mark.slow
 CONFIGS = Path(__file__).resolve().parent.parent / "security"
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS = {"SCHEMATHESIS_HOOKS": "tests.security.schemathesis_hooks"}
 
 
 async def schemathesis(url: str, token: str, config: Path, tmp_path: Path) -> tuple[int, str]:
@@ -32,6 +35,7 @@ async def schemathesis(url: str, token: str, config: Path, tmp_path: Path) -> tu
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         cwd=tmp_path,
+        env=os.environ | HOOKS | {"PYTHONPATH": str(ROOT)},
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=600)
     return proc.returncode, out.decode(errors="replace")

@@ -194,7 +194,7 @@ async def test_a_supervisor_finds_a_breach_follows_its_workflow_and_an_agent_res
             )
             await page.goto(f"{base}/login?next=/console%3Frefresh%3D1")
             await page.fill("input[name=token]", sam_token["token"])
-            await page.click("button[type=submit]")
+            await page.get_by_role("button", name="Sign in with the token").click()
             await page.wait_for_url(f"{base}/console?refresh=1")
             top = page.locator("#at-risk tbody tr").first
             assert late["number"] in await top.inner_text()
@@ -235,7 +235,7 @@ async def test_a_supervisor_finds_a_breach_follows_its_workflow_and_an_agent_res
             page = await agent.new_page()
             await page.goto(f"{base}/login?next=/console/cases/{late['id']}")
             await page.fill("input[name=token]", agent_token["token"])
-            await page.click("button[type=submit]")
+            await page.get_by_role("button", name="Sign in with the token").click()
             await page.wait_for_url(f"{base}/console/cases/{late['id']}")
             await page.fill("textarea[name=body] >> nth=0", "An engineer is on the way.")
             await page.get_by_role("button", name="Send reply").click()

@@ -21,7 +21,9 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", UUID, primary_key=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("source", sa.String(100), nullable=False),
         sa.Column("event_id", sa.String(200), nullable=False),
         sa.Column("summary", sa.String(300), nullable=False),
