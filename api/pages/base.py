@@ -23,6 +23,7 @@ from api.auth import COOKIE, Principal
 from api.deps import ClientDep, LoginRequired, PagePrincipal, SessionDep
 from api.errors import TITLES, Problem
 from api.schemas.cases import ActionBody
+from api.schemas.field_service import FieldServiceBody, ItsmBody
 from api.services.actions import run_action
 from templates import ROOT as TEMPLATES
 from templates import ResourceLoader
@@ -54,6 +55,33 @@ DONE = {
     Action.CUSTOMER_REPLY: "Thank you, your reply was added.",
     Action.ACCEPT: "Thank you, the case is closed.",
     Action.REJECT: "The case is open again; we will get back to you.",
+    Action.REQUEST_FIELD_SERVICE: "Field service requested: a work order is out for dispatch.",
+    Action.ESCALATE_ITSM: "Incident opened in the service desk.",
+}
+
+
+def _listed(value: object) -> list[str]:
+    """A form's comma-separated list ("fiber, ladder") as its items."""
+    return [v.strip() for v in str(value or "").split(",") if v.strip()]
+
+
+# The actions whose input is nested (a request, an escalation): their form fields, read into
+# the API's own body schema so the checks are the API's.
+NESTED_FORMS = {
+    Action.REQUEST_FIELD_SERVICE: lambda form: {
+        "request": FieldServiceBody(
+            skills=_listed(form.get("skills")),
+            parts=_listed(form.get("parts")),
+            notes=form.get("notes") or None,
+        ).to_request()
+    },
+    Action.ESCALATE_ITSM: lambda form: {
+        "escalation": ItsmBody(
+            summary=form.get("summary") or None,
+            urgency=form.get("urgency") or 3,
+            impact=form.get("impact") or 3,
+        ).to_escalation()
+    },
 }
 
 
@@ -274,7 +302,9 @@ async def act_from_form(
         if isinstance(value, str) and value.strip():
             given[name] = value
     try:
-        fields = ActionBody(**given).fields()
+        fields = (
+            NESTED_FORMS[action](form) if action in NESTED_FORMS else ActionBody(**given).fields()
+        )
     except ValidationError as err:
         return back(url, "error", first_error(err))
     try:

@@ -33,6 +33,8 @@ CONSOLE_ACTIONS = (
     Action.ASSIGN,
     Action.AWAIT_INFO,
     Action.CHANGE_PRIORITY,
+    Action.REQUEST_FIELD_SERVICE,
+    Action.ESCALATE_ITSM,
 )
 router = page_router()
 LIVE_JS = (TEMPLATES / "pages" / "live.js").read_text(encoding="utf-8")

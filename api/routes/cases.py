@@ -1,7 +1,6 @@
 """Cases: open from any channel, read, list, timeline, notifications, and actions."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query
@@ -34,7 +33,7 @@ from api.schemas.field_service import FieldServiceBody, ItsmBody
 from api.services import case_workflow, cases, csat, intake
 from api.services.actions import run_action
 from api.updates import BUSY
-from workflows.actions import ACTIONS, Action, FieldServiceRequest, ItsmEscalation
+from workflows.actions import ACTIONS, Action
 from workflows.vocabulary import CaseState, Role
 
 router = APIRouter(tags=["cases"])
@@ -203,10 +202,6 @@ async def workflow(
     return await case_workflow.inspect(client=client, case=case, ui=settings.temporal_ui_url)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 async def _act(db, client, who, case_id, action: Action, fields: dict, key: str | None):
     view = await run_action(
         db=db,
@@ -238,18 +233,7 @@ async def request_field_service(
     """An agent asks for a technician: a work order (a child workflow) with the skills, parts,
     window and place it needs, dispatched to a fitting technician as soon as one is free. The
     case moves on when the work order does."""
-    body = body or FieldServiceBody()
-    request = FieldServiceRequest(
-        skills=list(body.skills),
-        parts=list(body.parts),
-        window_start=_iso(body.window_start),
-        window_end=_iso(body.window_end),
-        notes=body.notes,
-        location=body.location,
-        territory=body.territory,
-        auto_resolve=body.auto_resolve,
-    )
-    fields = {"request": request}
+    fields = {"request": (body or FieldServiceBody()).to_request()}
     return await _act(
         db, client, who, case_id, Action.REQUEST_FIELD_SERVICE, fields, idempotency_key
     )
@@ -272,9 +256,7 @@ async def escalate_itsm(
     """An agent opens an incident in the service desk (built-in, or an outside one by signed
     webhook) linked to the case; its state comes back on the case's timeline. At most one open
     incident per case (409)."""
-    body = body or ItsmBody()
-    escalation = ItsmEscalation(body.summary, body.urgency, body.impact, body.auto_resolve)
-    fields = {"escalation": escalation}
+    fields = {"escalation": (body or ItsmBody()).to_escalation()}
     return await _act(db, client, who, case_id, Action.ESCALATE_ITSM, fields, idempotency_key)
 
 

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from api.schemas.catalog import Input, Label, Output, text
 from models.field_service import WorkOrder
 from models.itsm import Incident
+from workflows.actions import FieldServiceRequest, ItsmEscalation
 from workflows.vocabulary import INCIDENT_REPORTABLE, IncidentState, WorkOrderState
 
 ReportedState = Literal[INCIDENT_REPORTABLE]
@@ -56,6 +57,19 @@ class FieldServiceBody(Input):
         _window_ok(self.window_start, self.window_end)
         return self
 
+    def to_request(self) -> FieldServiceRequest:
+        """The action's input, as the workflow carries it (times as ISO text)."""
+        return FieldServiceRequest(
+            skills=list(self.skills),
+            parts=list(self.parts),
+            window_start=self.window_start.isoformat() if self.window_start else None,
+            window_end=self.window_end.isoformat() if self.window_end else None,
+            notes=self.notes,
+            location=self.location,
+            territory=self.territory,
+            auto_resolve=self.auto_resolve,
+        )
+
 
 class ItsmBody(Input):
     """escalate-itsm: opens one linked incident (the case subject when no summary)."""
@@ -70,6 +84,10 @@ class ItsmBody(Input):
     urgency: int = Field(3, ge=1, le=3, description="1 high … 3 low")
     impact: int = Field(3, ge=1, le=3, description="1 high … 3 low")
     auto_resolve: bool = Field(False, description="resolve the case with the incident's resolution")
+
+    def to_escalation(self) -> ItsmEscalation:
+        """The action's input, as the workflow carries it."""
+        return ItsmEscalation(self.summary, self.urgency, self.impact, self.auto_resolve)
 
 
 class WorkOrderActionBody(Input):

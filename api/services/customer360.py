@@ -1,10 +1,11 @@
 """The whole customer beside a case: account (and parent) with its health, contact or
-consumer, entitlement with units left, their assets, and their other open and recent cases
-(the console case page)."""
+consumer, entitlement with units left, their assets, the open major cases touching them, and
+their other open and recent cases (the console case page)."""
 
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from api.services import health
 from models.cases import Case
@@ -15,6 +16,7 @@ from workflows.vocabulary import ACTIVE
 ASSETS = 20
 OTHER_CASES = 10  # finished ones shown
 OPEN_CASES = 50
+MAJOR_CASES = 10
 
 
 async def customer(*, db, case: Case, health_cache: health.HealthCache | None = None) -> dict:
@@ -38,6 +40,7 @@ async def customer(*, db, case: Case, health_cache: health.HealthCache | None = 
         "person_kind": "contact" if case.contact_id else "consumer" if case.consumer_id else None,
         "entitlement": await entitlement(db, case),
         "assets": await assets(db, case),
+        "major_cases": await major_cases(db, case),
         **await other_cases(db, case),
     }
 
@@ -66,15 +69,16 @@ def whole(number: float) -> float | int:
     return int(number) if float(number).is_integer() else round(number, 1)
 
 
-def owner(case: Case):
+def owner(case: Case, cases=Case):
     """Whose things belong with the case: the account's, else the consumer's, else the
-    account-less contact's (None: an anonymous requester has no history to show)."""
+    account-less contact's (None: an anonymous requester has no history to show); `cases` is
+    the Case entity (or an alias of it) the condition is about."""
     if case.account_id:
-        return Case.account_id == case.account_id, Asset.account_id == case.account_id
+        return cases.account_id == case.account_id, Asset.account_id == case.account_id
     if case.consumer_id:
-        return Case.consumer_id == case.consumer_id, Asset.consumer_id == case.consumer_id
+        return cases.consumer_id == case.consumer_id, Asset.consumer_id == case.consumer_id
     if case.contact_id:
-        return Case.contact_id == case.contact_id, None
+        return cases.contact_id == case.contact_id, None
     return None, None
 
 
@@ -124,3 +128,22 @@ async def other_cases(db, case: Case) -> dict:
         "open_cases": list((await db.execute(open_query)).scalars()),
         "recent_cases": list((await db.execute(recent_query)).scalars()),
     }
+
+
+async def major_cases(db, case: Case) -> list[Case]:
+    """The open major cases (an outage, say) with an open child case of this customer: what
+    they may be calling about, and where their case may already be answered."""
+    child = aliased(Case)
+    theirs, _ = owner(case, child)
+    if theirs is None:
+        return []
+    children = select(child.parent_case_id).where(
+        theirs, child.state.in_(ACTIVE), child.parent_case_id.is_not(None)
+    )
+    query = (
+        select(Case)
+        .where(Case.id.in_(children), Case.state.in_(ACTIVE), Case.id != case.id)
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(MAJOR_CASES)
+    )
+    return list((await db.execute(query)).scalars())

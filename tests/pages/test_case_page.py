@@ -126,3 +126,55 @@ async def test_a_case_without_a_workflow_says_temporal_no_longer_keeps_it(api, s
     panel = section(r.text, "<h2>Workflow</h2>", "</section>")
     assert "gone" in panel and "no longer keeps this workflow" in panel
     assert f'href="{UI_URL}/namespaces/default/workflows/{case.workflow_id}"' in panel
+
+
+async def test_an_agent_requests_field_service_and_escalates_from_the_case_page(
+    live, anon, initech
+):
+    """The two actions with nested inputs, as forms: the lists come comma-separated, the
+    checks are the API's (a bad urgency comes back as a message, nothing done)."""
+    case_id = initech.case["id"]
+    await log_in(anon, live, "agent", initech.ann.id)
+    page = (await anon.get(f"/console/cases/{case_id}")).text
+    assert "Request field service" in page and "Escalate to IT (incident)" in page
+    form = {"skills": "fiber, ladder", "parts": "ONT-200", "notes": "Back door"}
+    r = await anon.post(f"/console/cases/{case_id}/actions/request-field-service", data=form)
+    assert r.status_code == 303, r.text
+    bad = {"summary": "WAN down", "urgency": "7"}
+    r = await anon.post(f"/console/cases/{case_id}/actions/escalate-itsm", data=bad)
+    assert r.status_code == 303
+    assert not (await live.get(f"{V1}/cases/{case_id}")).json()["incidents"]
+    r = await anon.post(
+        f"/console/cases/{case_id}/actions/escalate-itsm",
+        data={"summary": "WAN down", "urgency": "2", "impact": "1"},
+    )
+    assert r.status_code == 303
+    view = (await live.get(f"{V1}/cases/{case_id}")).json()
+    (order,) = view["work_orders"]
+    order = (await live.get(f"{V1}/work-orders/{order['id']}")).json()
+    assert (order["required_skills"], order["parts"]) == (["fiber", "ladder"], ["ONT-200"])
+    (incident,) = view["incidents"]
+    assert (incident["summary"], incident["urgency"], incident["impact"]) == ("WAN down", 2, 1)
+
+
+async def test_the_case_page_names_the_open_major_cases_touching_the_customer(
+    live, anon, initech, sessions
+):
+    """An outage's major case with an open child case of this customer is shown; a resolved
+    major case, and one whose only child here is closed, are not."""
+    import uuid
+
+    site = uuid.UUID(initech.case["account_id"])
+    outage = await make_case(sessions, subject="Router X firmware crash")
+    over = await make_case(sessions, state="resolved", subject="Old outage")
+    quiet = await make_case(sessions, subject="Another outage")
+    await make_case(sessions, account_id=site, parent_case_id=outage.id, subject="Child")
+    await make_case(sessions, account_id=site, parent_case_id=over.id, subject="Old child")
+    await make_case(
+        sessions, account_id=site, parent_case_id=quiet.id, state="closed", subject="Done"
+    )
+    await log_in(anon, live, "supervisor", initech.sue.id)
+    r = await anon.get(f"/console/cases/{initech.case['id']}")
+    majors = section(r.text, "Open major cases", "</ul>")
+    assert outage.number in majors and "Router X firmware crash" in majors
+    assert over.number not in majors and quiet.number not in majors

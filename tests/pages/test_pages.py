@@ -640,6 +640,11 @@ def test_every_template_renders_with_sample_data():
                 ),
                 "person": {"name": "Ada", "email": "a@x", "phone": "+1"},
                 "person_kind": "contact",
+                "major_cases": [
+                    SimpleNamespace(
+                        id=uuid.uuid4(), number="CS0000900", subject="Outage", state="open"
+                    )
+                ],
                 "entitlement": {
                     "name": "Gold",
                     "tier": "gold",
