@@ -226,7 +226,9 @@ async def _open(
         key=opening_key(mail.message_id),
     )
     if not opening.done:
-        raise Problem(503, "the case is still opening; send the message again", headers=RETRY)
+        # Accepted (the case opens once a worker runs) but not yet kept: the engine is busy,
+        # so the gateway sends it again and the same Message-ID finds the same case.
+        raise Problem(429, "the case is still opening; send the message again", headers=RETRY)
     reason = "a new message"
     if quoted is not None:
         reason = (
