@@ -62,12 +62,18 @@ def address_key(email: str) -> str:
         return email.strip().lower()[:320]
 
 
+def merged(row: object) -> bool:
+    """A contact merged into another is no one to sign in as: its cases, tokens and memberships
+    went to the survivor (a link asked for before the merge is refused too)."""
+    return getattr(row, "merged_into_id", None) is not None
+
+
 async def people_with(db: AsyncSession, email: str) -> list[Person]:
     """Everyone who may sign in with `email` (one per table it is found in)."""
     found = []
     for table in (Contact, Consumer, Agent, Technician):
         row = (await db.execute(select(table).where(table.email == email))).scalar()
-        if row is None:
+        if row is None or merged(row):
             continue
         role = getattr(row, "role", None) or next(r for r, t in TABLES.items() if t is table)
         found.append(Person(Role(role), row.id, row.name, row.email))
@@ -78,7 +84,7 @@ async def person(db: AsyncSession, role: str, subject_id: uuid.UUID) -> Person |
     """The person a link names, as they are now."""
     table = Agent if role == Role.SUPERVISOR else TABLES.get(Role(role))
     row = await db.get(table, subject_id) if table is not None else None
-    if row is None or getattr(row, "role", role) != role:
+    if row is None or merged(row) or getattr(row, "role", role) != role:
         return None
     return Person(Role(role), row.id, row.name, row.email)
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from activities.relay import OutboxRelay
 from api.auth import COOKIE
@@ -149,6 +149,25 @@ async def test_a_link_to_an_address_its_person_no_longer_has_is_refused(
             )
         r = await client.post("/login/link", data={"value": path.rsplit("/", 1)[1]})
         assert r.status_code == 400 and "not valid" in r.text
+
+
+async def test_a_merged_contact_is_no_one_to_sign_in_as(api, sessions, mailbox, people):
+    """Ada's link, asked for before her record was merged into Bob's, is refused; after the
+    merge her address gets the same answer as an unknown one, and no mail."""
+    async with browser(api) as client:
+        path = await ask_link(client, mailbox, "ada@acme.example", 1)
+        async with sessions() as db, db.begin():
+            await db.execute(
+                update(Contact)
+                .where(Contact.id == people["ada"].id)
+                .values(merged_into_id=people["bob"].id)
+            )
+        r = await client.post("/login/link", data={"value": path.rsplit("/", 1)[1]})
+        assert r.status_code == 400 and "not valid" in r.text
+        again = await client.post("/login/email", data={"email": "ada@acme.example"})
+        assert again.status_code == 200
+    async with sessions() as db:
+        assert (await db.execute(select(func.count()).select_from(SignInLink))).scalar() == 1
 
 
 async def test_an_unknown_address_gets_the_same_answer_and_no_mail(api, sessions, mailbox, people):
