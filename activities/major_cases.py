@@ -2,7 +2,8 @@
 
 Every write is keyed so a batch run twice (a worker killed mid-way, a retry) does nothing
 twice: a child case's workflow id is `case-<number>` reserved when the event was posted and
-its row is inserted by its own intake (ON CONFLICT DO NOTHING); a resolve update's id is the
+its row is inserted by the batch's bulk intake (ON CONFLICT DO NOTHING, the intake and the
+routing decision found again on a rerun); a resolve update's id is the
 fan-out's id; a broadcast's timeline event and outbox row are keyed by the fan-out's id.
 """
 
@@ -28,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities import outbox
 from activities.db import event_once, transaction
 from activities.deps import Deps
+from activities.opening import open_many
 from models.cases import Case
 from models.customers import Asset
 from models.events import Event, EventCustomer
@@ -35,12 +37,23 @@ from workflows.actions import Action, ActionResult, ResolveInput
 from workflows.case import CaseWorkflow
 from workflows.case_data import CaseInput
 from workflows.fan_out_types import BatchDone, FanOutBatch, FanOutTarget, MajorStepResult
-from workflows.types import NewCase, Opened, WhenOpened
+from workflows.routing import ASSIGNED_SIGNAL
+from workflows.types import (
+    AssignedSignal,
+    AssignmentMade,
+    NewCase,
+    Opened,
+    OpenedCase,
+    WhenOpened,
+)
 from workflows.vocabulary import ACTIVE, INVALID, NOT_ALLOWED, CaseState, Channel, FanOutKind, Role
 
 # Starts or updates in flight at once within a batch: enough to keep the server busy, few
 # enough not to crowd out the cases' own workflow tasks on a small machine.
 CONCURRENCY = 32
+# Children opened per transaction: one routing decision (the routing lock held once) for
+# this many intakes, short enough not to keep other cases' routing waiting long.
+INTAKE_CHUNK = 50
 MAX_LISTED_ASSETS = 20  # the child's description names at most this many assets
 BROADCAST_EVENT = "broadcast"
 HEARTBEAT_EVERY = 3.0  # seconds, while waiting on another workflow or the children
@@ -274,11 +287,10 @@ class MajorCaseActivities:
             assets = await asset_details(db, [a for r in rows for a in r.asset_ids])
         if not rows:
             return BatchDone(0)
-        client, task_queue = activity.client(), activity.info().task_queue
 
-        async def start(row: EventCustomer) -> bool:
+        def child(row: EventCustomer) -> NewCase:
             mine = [assets[a] for a in row.asset_ids if a in assets]
-            new = NewCase(
+            return NewCase(
                 subject=event.summary,
                 channel=Channel.EVENT,
                 description=describe(event.summary, [(a, s, loc) for a, s, loc, _ in mine]),
@@ -291,11 +303,29 @@ class MajorCaseActivities:
                 queue=queue or event.queue,
                 parent_case_id=arg.major_case_id,
             )
+
+        for start in range(0, len(rows), INTAKE_CHUNK):
+            chunk = rows[start : start + INTAKE_CHUNK]
+            await self._open_chunk([(str(r.case_id), r.number, child(r)) for r in chunk])
+            activity.heartbeat()
+        return BatchDone(len(rows), last=str(rows[-1].seq))
+
+    async def _open_chunk(self, cases: list[tuple[str, str, NewCase]]) -> None:
+        """Bulk intake: the chunk's rows, intake and routing in one transaction, then each
+        child's CaseWorkflow started with its intake done, then the other waiting cases the
+        routing assigned told. A rerun finds the rows and the routing decision (keyed) and
+        the workflows (fixed ids); a repeated `assigned` signal is ignored by its case."""
+        async with transaction(self.deps.sessions) as db:
+            opened, others = await open_many(db, self.deps, cases)
+        client, task_queue = activity.client(), activity.info().task_queue
+
+        async def start(case: tuple[tuple[str, str, NewCase], OpenedCase]) -> bool:
+            (case_id, number, new), made = case
             try:
                 await client.start_workflow(
                     CaseWorkflow.run,
-                    CaseInput(str(row.case_id), row.number, new=new),
-                    id=case_workflow_id(row.number),
+                    CaseInput(case_id, number, new=new, opened=made),
+                    id=case_workflow_id(number),
                     task_queue=task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -304,8 +334,18 @@ class MajorCaseActivities:
                 return False
             return True
 
-        await each(list(rows), start)
-        return BatchDone(len(rows), last=str(rows[-1].seq))
+        async def tell(made: AssignmentMade) -> bool:
+            signal = AssignedSignal(made.assignment_id, made.agent_id, made.notification_id)
+            try:
+                await client.get_workflow_handle(made.workflow_id).signal(ASSIGNED_SIGNAL, signal)
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                return False  # the case has ended meanwhile; its row says so
+            return True
+
+        await each(list(zip(cases, opened, strict=True)), start)
+        await each(others, tell)
 
     async def _children(self, db: AsyncSession, arg: FanOutBatch, *columns: Any) -> list[Any]:
         query = select(Case.id, *columns).where(Case.parent_case_id == uuid.UUID(arg.major_case_id))

@@ -2,6 +2,10 @@
 
 With the new case's fields (`IntakeInput.new`), the same transaction first inserts its row:
 a case row exists only together with its running workflow.
+
+`open_many` does the same for a batch of new cases in one transaction with one routing
+decision (an event's children, activities/major_cases.py): their workflows then start with
+the intake done (`CaseInput.opened`) instead of running it one by one.
 """
 
 import uuid
@@ -18,7 +22,14 @@ from activities.deps import Deps
 from activities.intake import intake
 from activities.routing import dispatch
 from models.cases import Case
-from workflows.types import DispatchInput, IntakeInput, NewCase, OpenedCase
+from workflows.types import (
+    AssignmentMade,
+    DispatchInput,
+    DispatchResult,
+    IntakeInput,
+    NewCase,
+    OpenedCase,
+)
 from workflows.vocabulary import CaseState
 
 # One constant statement: a retried opening finds its row and inserts nothing.
@@ -92,3 +103,38 @@ class OpeningActivities:
             first = DispatchInput.at_intake(arg.case_id)
             routed = await dispatch(db, **asdict(first), portal_url=d.portal_url)
         return OpenedCase(got, routed)
+
+
+async def open_many(
+    db: AsyncSession,
+    deps: Deps,
+    cases: list[tuple[str, str, NewCase]],
+) -> tuple[list[OpenedCase], list[AssignmentMade]]:
+    """Insert and take in (case id, number, new case) in the caller's transaction, then route
+    them in one decision: each case's opening (its own assignment only), and the assignments
+    the decision made to other waiting cases, which the caller must tell (signal).
+
+    Idempotent like `open_case`: a retry finds the rows, their intake and the routing
+    decision (keyed by the first case) and answers the same.
+    """
+    intakes = []
+    for case_id, number, new in cases:
+        await insert_case(db, case_id, number, new)
+        got = await intake(
+            db,
+            case_id=case_id,
+            default_queue=deps.default_queue,
+            reopen_window_seconds=deps.default_reopen_window_seconds,
+            portal_url=deps.portal_url,
+        )
+        if new.field_service:
+            got.field_service = new.field_service
+        intakes.append(got)
+    ids = [case_id for case_id, _, _ in cases]
+    routed = await dispatch(
+        db, key=f"{ids[0]}:bulk-intake", enqueue_more=ids, portal_url=deps.portal_url
+    )
+    own = {case_id: [a for a in routed.assignments if a.case_id == case_id] for case_id in ids}
+    others = [a for a in routed.assignments if a.case_id not in own]
+    opened = [OpenedCase(got, DispatchResult(own[i])) for i, got in zip(ids, intakes, strict=True)]
+    return opened, others

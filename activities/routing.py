@@ -1,6 +1,7 @@
 """Dispatch: assign waiting cases to agents, one serialised decision at a time."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -115,11 +116,14 @@ async def dispatch(
     enqueue_case_id: str | None = None,
     keep_agent_id: str | None = None,
     portal_url: str,
+    enqueue_more: Sequence[str] = (),
 ) -> DispatchResult:
     """Enqueue the case (if any) and assign what waits, in the caller's transaction.
 
     `key` makes a retried dispatch answer with the decisions it made; `keep_agent_id` (a
     reopened case) keeps its agent when that agent is available with spare capacity.
+    `enqueue_more`: further new cases enqueued in the same decision (an event's children
+    opened in bulk: one routing decision per batch, not one per case).
     """
     # Every routing decision runs under one lock: capacity is never overbooked.
     await hold_lock(db, ROUTING_LOCK)
@@ -129,12 +133,16 @@ async def dispatch(
     now = datetime.now(UTC)
     result = DispatchResult()
     loads = await agent_loads(db)
-    queued = None
-    if enqueue_case_id:
-        queued = await _enqueue(db, uuid.UUID(enqueue_case_id), keep_agent_id, loads, now, result)
+    queued = []
+    for case_id in [enqueue_case_id, *enqueue_more] if enqueue_case_id else enqueue_more:
+        case = await _enqueue(db, uuid.UUID(case_id), keep_agent_id, loads, now, result)
+        if case is not None:
+            queued.append(case)
     await _assign_waiting(db, key, loads, now, result, portal_url)
-    if queued is not None and str(queued.id) not in {a.case_id for a in result.assignments}:
-        await _note_still_waiting(db, key, queued, now)
+    assigned = {a.case_id for a in result.assignments}
+    for case in queued:
+        if str(case.id) not in assigned:
+            await _note_still_waiting(db, key, case, now)
     return result
 
 

@@ -99,8 +99,9 @@ class CaseWorkflow(CaseActions):
         return self.s.state
 
     async def _intake(self, arg: CaseInput) -> None:
-        """Intake and the first routing: one local activity, one transaction."""
-        opened = await calls.open_case(IntakeInput(self.case_id, arg.number, arg.new))
+        """Intake and the first routing: one local activity, one transaction (or, for a
+        case opened in bulk, what that bulk transaction made: `CaseInput.opened`)."""
+        opened = arg.opened or await calls.open_case(IntakeInput(self.case_id, arg.number, arg.new))
         self._take_intake(opened.intake)
         await routing.tell_assigned(opened.routed, own_case_id=self.case_id)
         self._take_own(opened.routed)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from workflows import sla
-from workflows.types import NewCase, PolicyChanged
+from workflows.types import NewCase, OpenedCase, PolicyChanged
 from workflows.vocabulary import CaseState, IncidentState, WorkOrderState
 
 
@@ -63,3 +63,8 @@ class CaseInput:
     # Continue-as-new past this many history events (0: when the server suggests it, well
     # before Temporal's hard limits). Tests set it low to cross the boundary quickly.
     history_limit: int = 0
+    # A new case whose intake and first routing are done already (an event's children are
+    # opened in bulk, activities/opening.open_many): the run takes them instead of running
+    # `open_case`. Runs started before this field existed never carry it, so their
+    # histories replay unchanged.
+    opened: OpenedCase | None = None

@@ -6,7 +6,9 @@ BROADCAST a message to every child's customer once.
 
 How it scales (10,000 customers and far beyond) without nearing Temporal's limits:
 - The children are not Temporal child workflows of this one. Each batch is one activity that
-  starts (OPEN) or updates (RESOLVE) up to FAN_OUT_BATCH CaseWorkflows through the client,
+  opens (OPEN: their intake in bulk, a transaction per INTAKE_CHUNK, then each workflow
+  started with its intake done) or updates (RESOLVE) up to FAN_OUT_BATCH CaseWorkflows through
+  the client,
   concurrently, with deterministic ids (`case-<number>` reserved in PostgreSQL when the event
   was posted; the update id is this workflow's id), or writes the timeline events and outbox
   rows of a batch in one transaction (BROADCAST, keyed by this workflow's id). The limit of

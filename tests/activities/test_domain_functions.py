@@ -12,7 +12,7 @@ from models.people import Technician
 from tests import factories as f
 from tests.activities import rows
 from workflows.types import FieldServiceRequest, RecordWorkOrderInput
-from workflows.vocabulary import CaseState, WorkOrderState
+from workflows.vocabulary import CaseState, Channel, WorkOrderState
 
 PORTAL = "http://casework.test/portal"
 
@@ -111,3 +111,46 @@ async def test_cases_using_a_definition_are_the_live_ones(sessions):
         found = await intake.cases_using(db, [str(fast.id)])
     assert found.workflow_ids == [live.workflow_id]
     assert [s.name for s in found.slas] == ["Fast"]
+
+
+async def test_bulk_intake_opens_a_batch_with_one_routing_decision_and_answers_again(sessions):
+    """An event's children in one transaction: each row taken in (open, acknowledged), one
+    routing decision for the batch; each opening carries only its own assignment, and the
+    assignment of a case that waited before is handed back to be told. A rerun after the
+    commit answers the same and writes nothing more."""
+    from activities.opening import open_many
+    from tests.conftest import make_deps
+    from workflows.types import NewCase
+
+    ann = await f.agent(sessions, "Ann", capacity=2)
+    waited = await rows.case(sessions, number=9, waiting_since=datetime(2026, 1, 1, tzinfo=UTC))
+    batch = [
+        (
+            str(uuid.uuid4()),
+            f"CS{n:07d}",
+            NewCase("Outage", Channel.EVENT, requester_email=f"c{n}@x.test"),
+        )
+        for n in (11, 12, 13)
+    ]
+    deps = make_deps(sessions)
+
+    async def bulk():
+        async with transaction(sessions) as db:
+            return await open_many(db, deps, batch)
+
+    opened, others = await bulk()
+    assert [o.intake.queue for o in opened] == ["support"] * 3
+    assert all(o.intake.consumer_id for o in opened)
+    # Capacity 2: the case that waited since January goes first, then the batch's first.
+    assert [a.case_id for a in others] == [str(waited.id)]
+    assert [[a.agent_id for a in o.routed.assignments] for o in opened] == [[str(ann.id)], [], []]
+    again, others_again = await bulk()  # the activity retried after its commit
+    assert again == opened and others_again == others
+    for case_id, _, _ in batch:
+        assert (await kinds(sessions, uuid.UUID(case_id)))[0] == "opened"
+    assert "queued" in await kinds(sessions, uuid.UUID(batch[2][0]))
+    async with sessions() as db:
+        acks = await db.execute(
+            select(Notification.key).where(Notification.template == "acknowledgement")
+        )
+        assert sorted(acks.scalars()) == sorted(f"{c}:ack" for c, _, _ in batch)
