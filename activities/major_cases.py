@@ -320,11 +320,11 @@ class MajorCaseActivities:
         client, task_queue = activity.client(), activity.info().task_queue
 
         async def start(case: tuple[tuple[str, str, NewCase], OpenedCase]) -> bool:
-            (case_id, number, new), made = case
+            (case_id, number, _), made = case
             try:
                 await client.start_workflow(
                     CaseWorkflow.run,
-                    CaseInput(case_id, number, new=new, opened=made),
+                    CaseInput(case_id, number, opened=made),  # the row is written: no `new`
                     id=case_workflow_id(number),
                     task_queue=task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -11,7 +11,9 @@ from temporalio import activity
 from activities import outbox, wording
 from activities.db import ROUTING_LOCK, event_once, hold_lock, transaction
 from activities.deps import Deps
+from activities.major_of import major_of
 from models.cases import Case, Notification
+from workflows.actions import Action
 from workflows.types import CaseProjection, RecordInput, RecordResult
 from workflows.vocabulary import ACTIVE
 
@@ -80,9 +82,10 @@ async def record_event(
         at=_ts(arg.at),
     )
     prefix = f"{case_id}:{arg.key}:"
+    major, event_ref = await major_of(db, case_id) if arg.kind == Action.RESOLVE else (False, None)
     if inserted is None:  # a retry after the commit: the same outbox rows again
         sent = await db.execute(_SENT_BEFORE, {"prefix": prefix})
-        return RecordResult([str(i) for i in sent.scalars()])
+        return RecordResult([str(i) for i in sent.scalars()], major, event_ref)
     case = None
     if arg.projection is not None:
         values = projection_values(arg.projection)
@@ -105,7 +108,7 @@ async def record_event(
             body=wording.notification_body(n.template, n.data, n.body),
             reason=n.reason,
         )
-    return RecordResult([str(i) for i in ids])
+    return RecordResult([str(i) for i in ids], major, event_ref)
 
 
 class RecordActivities:

@@ -3,6 +3,7 @@
 import gc
 import logging
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None, traced: Tracing | None = None) 
 
     app = FastAPI(
         title="Casework",
-        version="0.1.0",
+        version=version("casework"),
         description="Customer service management in which every case is a durable workflow.",
         lifespan=lifespan,
         # Served by api.docs from the package instead of FastAPI's CDN-loading pages.

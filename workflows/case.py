@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from workflows import calls, lifecycle, routing, search, sla
 from workflows.actions import (
@@ -31,6 +31,8 @@ from workflows.case_actions import CaseActions
 from workflows.case_data import CaseData, CaseInput, IncidentRef
 from workflows.customer_merge import CUSTOMER_MERGED_SIGNAL, CustomerMerged, follow
 from workflows.deadlines import Deadline, DeadlineKind, next_deadline
+from workflows.fan_out import MajorCaseFanOutWorkflow
+from workflows.fan_out_types import FanOutInput, MajorStepResult
 from workflows.linked_work import LinkedWork
 from workflows.policy import POLICY_SIGNAL
 from workflows.projection import projection
@@ -47,13 +49,17 @@ from workflows.types import (
     Opened,
     PolicyChanged,
     RecordInput,
+    RecordResult,
     SlaLookup,
     WhenOpened,
     WorkOrderChanged,
 )
-from workflows.vocabulary import ACTIVE, INVALID, STEP_FAILED, TERMINAL, CaseState
+from workflows.vocabulary import ACTIVE, INVALID, STEP_FAILED, TERMINAL, CaseState, FanOutKind
 from workflows.work_order import WORK_ORDER_SIGNAL
 
+# 0.2.0: a major case resolved by anything (not only the API's resolve) resolves its
+# children from the workflow itself (workflows/patches.py).
+MAJOR_RESOLVE_FANS_OUT = "major-resolve-fans-out"
 NOT_OPENED = "not_opened"  # the run's result when intake failed for good: no case row exists
 
 
@@ -228,7 +234,7 @@ class CaseWorkflow(CaseActions):
         lifecycle.apply(self.s, fx, now)
         if fx.swap_slas:
             await self._swap_slas_for_priority(now, fx.data)
-        await self.record(
+        recorded = await self.record(
             fx.event,
             key=key,
             actor=actor,
@@ -240,6 +246,33 @@ class CaseWorkflow(CaseActions):
             set_assignee=fx.set_assignee,
         )
         await self._route(fx.routing, key, previous_agent)
+        if recorded.major and workflow.patched(MAJOR_RESOLVE_FANS_OUT):
+            await self._resolve_children(recorded.event_ref)
+
+    async def _resolve_children(self, event_ref: str | None) -> None:
+        """A major case resolved, by whomever (an agent, an event's clear, its own work order
+        or incident): every child still new, open or awaiting_info is resolved with its
+        resolution by a fan-out of its own (workflows/fan_out.py), started as a child workflow
+        that outlives this run if it must; each child's reopen window then runs on its own."""
+        fan_out_id = f"major-{self.case_id}-resolved-{self.s.version}"
+        arg = FanOutInput(
+            kind=FanOutKind.RESOLVE,
+            major_case_id=self.case_id,
+            major_number=workflow.info().workflow_id.removeprefix("case-"),
+            fan_out_id=fan_out_id,
+            event_ref=event_ref,
+            text=self.s.resolution,
+            step=MajorStepResult(True, state=self.s.state),  # this case's own step is done
+        )
+        try:
+            await workflow.start_child_workflow(
+                MajorCaseFanOutWorkflow.run,
+                arg,
+                id=fan_out_id,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:  # started already (the id is this resolution's)
+            pass
 
     async def resolve_by_system(self, resolution: str, key: str) -> None:
         """Linked work resolved the case (a fixed work order, a resolved incident)."""
@@ -367,9 +400,9 @@ class CaseWorkflow(CaseActions):
         data: dict[str, Any] | None = None,
         notify: list[Notify] | None = None,
         set_assignee: bool = False,
-    ) -> None:
+    ) -> RecordResult:
         self.s.version += 1
-        await calls.record_case_event(
+        recorded = await calls.record_case_event(
             RecordInput(
                 case_id=self.case_id,
                 key=key,
@@ -385,6 +418,7 @@ class CaseWorkflow(CaseActions):
             )
         )
         self._publish()
+        return recorded
 
     def _publish(self) -> None:
         """Keep the case's search attributes current (only those that changed)."""

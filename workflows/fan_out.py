@@ -22,8 +22,11 @@ How it scales (10,000 customers and far beyond) without nearing Temporal's limit
 - Which children a batch takes comes from PostgreSQL in a stable order (an event's customer
   `seq`, a child case's id) after the cursor: the plan is data, not history.
 
-CaseWorkflow's code is untouched: the major case and each child run the normal workflow, and
-resolving together is this workflow sending each child the ordinary `resolve` update.
+The major case and each child run the normal CaseWorkflow. Resolving together is this
+workflow sending each child the ordinary `resolve` update; a major case, once resolved by
+anyone, starts it as a child workflow of its own with its own step already done
+(CaseWorkflow._resolve_children). A RESOLVE run without that step (started before 0.2.0)
+still resolves the major case first.
 """
 
 import dataclasses

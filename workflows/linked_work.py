@@ -24,6 +24,7 @@ from workflows.types import (
     IncidentUpdate,
     Notify,
     OpenIncidentInput,
+    RecordResult,
     WorkOrderChanged,
     WorkOrderInput,
 )
@@ -64,7 +65,7 @@ class CaseHost(Protocol):
         data: dict[str, Any] | None = ...,
         notify: list[Notify] | None = ...,
         set_assignee: bool = ...,
-    ) -> None: ...
+    ) -> RecordResult: ...
 
     async def resolve_by_system(self, resolution: str, key: str) -> None: ...
 

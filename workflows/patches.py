@@ -28,4 +28,13 @@ class Patch:
     deprecated: bool = False
 
 
-PATCHES: tuple[Patch, ...] = ()
+PATCHES: tuple[Patch, ...] = (
+    Patch(
+        "major-resolve-fans-out",
+        "CaseWorkflow: a major case resolved by anything (an agent, an event's clear, its own "
+        "work order or incident) starts the fan-out that resolves its children; before, only "
+        "the API's resolve did, and a system resolve left the children open.",
+        added_in="0.2.0",
+        remove_after="0.3.0",
+    ),
+)

@@ -169,6 +169,10 @@ class RecordInput:
 @dataclass
 class RecordResult:
     notification_ids: list[str] = field(default_factory=list)
+    # On a resolve: whether the case is major (it has children, or is an event's major
+    # case) and its event. Histories from before 0.2.0 carry neither: they read as not major.
+    major: bool = False
+    event_ref: str | None = None
 
 
 @dataclass

@@ -121,7 +121,6 @@ async def clear_event(
     return await events.clear(
         sessions=sessions,
         client=client,
-        task_queue=settings.task_queue,
         who=who,
         event_ref=event_ref,
         body=body or EventClear(),

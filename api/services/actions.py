@@ -10,7 +10,7 @@ from temporalio.client import Client
 from api import case_views, visibility
 from api.auth import Principal, require
 from api.errors import Problem, not_found
-from api.services import cases, major_cases
+from api.services import cases
 from api.services.intake import bad
 from api.services.partners import check_partner
 from api.updates import run_update
@@ -76,16 +76,6 @@ async def run_action(
     arg = build_input(action, who, fields)
     workflow_id = await running_workflow(db, who, case_id, action, arg)
     update_id = update_id_for(case_id, action, idempotency_key)
-    if action is Action.RESOLVE and await major_cases.is_major(db, case_id):  # its children too
-        await major_cases.resolve_together(
-            db=db,
-            client=client,
-            case_id=case_id,
-            workflow_id=workflow_id,
-            arg=arg,
-            update_id=update_id,
-        )
-        return await cases.get(db=db, who=who, case_id=case_id)
     update = str(action)  # each action is its own update, named by the action
 
     async def applied(update_id: str) -> bool:

@@ -22,9 +22,11 @@ from api.errors import Problem, not_found
 from api.pagination import cut, page
 from api.schemas.events import EventClear, MonitoringEventCreate
 from api.services.major_cases import fan_out, refusal
+from api.updates import run_update
 from models.cases import Case, Notification, format_case_number
 from models.customers import AccountContact, Asset, Product
 from models.events import Event, EventCustomer
+from workflows.actions import Action, ResolveInput
 from workflows.fan_out_types import FanOutInput
 from workflows.vocabulary import CaseState, FanOutKind, Role
 
@@ -236,7 +238,6 @@ async def clear(
     *,
     sessions,
     client: Client,
-    task_queue: str,
     who: Principal,
     event_ref: uuid.UUID,
     body: EventClear,
@@ -250,20 +251,25 @@ async def clear(
         if event.cleared_at is None:
             event.cleared_at = datetime.now(UTC)
             event.resolution = body.resolution or f"Cleared: {event.summary}"
-    await fan_out(
-        client,
-        task_queue,
-        FanOutInput(
-            kind=FanOutKind.RESOLVE,
-            major_case_id=str(event.major_case_id),
-            major_number=event.major_number,
-            fan_out_id=f"{open_fan_out_id(event)}-clear",
-            event_ref=str(event.id),
-            text=event.resolution,
-            actor_role=who.role,
-            actor_id=str(who.subject_id) if who.subject_id else None,
-        ),
+    # The major case's ordinary resolve (its workflow then resolves the children), with an
+    # update id of the event's: clearing again applies nothing new.
+    arg = ResolveInput(
+        resolution=event.resolution,
+        actor_role=who.role,
+        actor_id=str(who.subject_id) if who.subject_id else None,
     )
-    # A major case resolved by an agent already is no refusal here: the event is cleared.
+    try:
+        await run_update(
+            client.get_workflow_handle(f"case-{event.major_number}"),
+            str(Action.RESOLVE),
+            arg,
+            action=Action.RESOLVE,
+            what="major case",
+            update_id=f"{open_fan_out_id(event)}-clear",
+            missing_ok=True,
+        )
+    except Problem as err:  # resolved by an agent already: no refusal, the event is cleared
+        if err.status != 409:
+            raise
     async with sessions() as db:
         return await get(db=db, event_ref=event_ref)

@@ -1,6 +1,8 @@
-"""Major cases from the API: which cases are major, linking children, broadcast, resolve together.
+"""Major cases from the API: which cases are major, linking children, broadcast.
 
-Each operation that reaches many children starts one MajorCaseFanOutWorkflow with an
+Resolving together is no API step: a major case's own workflow, once resolved by anyone,
+resolves its children (CaseWorkflow._resolve_children). Each operation here that reaches
+many children starts one MajorCaseFanOutWorkflow with an
 update-with-start: its `major_step` update answers once the major case's own step is done
 (opened, resolved, or its broadcast recorded), and the children follow in batches, durably,
 whether or not the caller is still waiting. The fan-out's id is derived from the request
@@ -11,7 +13,7 @@ import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
@@ -24,13 +26,12 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.major_of import major_of
 from api.auth import Principal, require
 from api.errors import Problem
 from api.services import cases
 from api.services.intake import bad
 from models.cases import Case, CaseEvent
-from models.events import Event
-from workflows.actions import ResolveInput
 from workflows.fan_out import MajorCaseFanOutWorkflow
 from workflows.fan_out_types import FanOutInput, FanOutResult, MajorStepResult, WhenStepped
 from workflows.vocabulary import INVALID, TERMINAL, FanOutKind, Role
@@ -50,16 +51,12 @@ def request_id(case_id: uuid.UUID, what: str, idempotency_key: str | None) -> st
 
 async def is_major(db, case_id: uuid.UUID) -> bool:
     """A case with children, or an event's major case."""
-    child = exists().where(Case.parent_case_id == case_id)
-    event = exists().where(Event.major_case_id == case_id)
-    return bool((await db.execute(select(child | event))).scalar())
+    return (await major_of(db, case_id))[0]
 
 
 async def event_of(db, case_id: uuid.UUID) -> str | None:
     """The id of the event whose major case this is, if it is one."""
-    found = await db.execute(select(Event.id).where(Event.major_case_id == case_id))
-    event_ref = found.scalar()
-    return str(event_ref) if event_ref else None
+    return (await major_of(db, case_id))[1]
 
 
 async def task_queue_of(client: Client, workflow_id: str) -> str:
@@ -150,24 +147,6 @@ async def on_major(
         ),
     )
     refusal(step)
-
-
-async def resolve_together(
-    *,
-    db,
-    client: Client,
-    case_id: uuid.UUID,
-    workflow_id: str,
-    arg: ResolveInput,
-    update_id: str,
-) -> None:
-    """Resolve a major case and then every child still new, open or awaiting_info with its
-    resolution (each child's own `resolve`: its reopen window then runs on its own)."""
-    fan_out_id = f"major-{case_id}-{update_id}"
-    actor = (arg.actor_role, arg.actor_id)
-    await on_major(
-        db, client, case_id, workflow_id, FanOutKind.RESOLVE, fan_out_id, arg.resolution, actor
-    )
 
 
 async def broadcast(

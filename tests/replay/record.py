@@ -475,6 +475,27 @@ async def major_case(w: World) -> dict[str, str]:
     return ran
 
 
+async def major_system_resolve(w: World) -> dict[str, str]:
+    """A major case resolved by the system (its own work order, completed as fixed): from
+    0.2.0 (patch `major-resolve-fans-out`) its child is resolved with it; the customer
+    accepts the major case."""
+    await technician(w.sessions, "Tess", skills=["fiber"], parts=[], territory=None)
+    major = await w.open_case()
+    child = await w.open_case()
+    async with w.sessions() as db, db.begin():
+        await db.execute(update(Case).where(Case.id == child.id).values(parent_case_id=major.id))
+    request = FieldServiceRequest(skills=["fiber"], auto_resolve=True)
+    await act(w.client, major, "request-field-service", request=request)
+    wo = await wait_work_order(w.sessions, major.id, lambda x: x.state == "dispatched")
+    await wo_act(w.client, wo, "accept")
+    await wo_act(w.client, wo, "start")
+    await wo_act(w.client, wo, "complete", fixed=True, notes="Replaced the line card.")
+    await wait_row(w.sessions, major.id, lambda c: c.state == "resolved")
+    await wait_row(w.sessions, child.id, lambda c: c.state == "resolved")
+    await act(w.client, major, "accept", role="contact")
+    return {"major_system_resolve": await w.finished(major, "closed")}
+
+
 # name of the path -> (how it runs, capacity of its one agent)
 PATHS: dict[str, tuple[Scenario, int]] = {
     "accept": (accept, 5),
@@ -497,6 +518,7 @@ PATHS: dict[str, tuple[Scenario, int]] = {
     "assign_partner": (assign_partner, 5),
     "maintenance_run": (maintenance_run, 5),
     "major_case": (major_case, 5),
+    "major_system_resolve": (major_system_resolve, 5),
 }
 
 

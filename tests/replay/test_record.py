@@ -3,12 +3,12 @@
 from temporalio.client import WorkflowHistory
 
 from tests.replay.record import record_all
-from tests.replay.test_replay import FILES, replayer
+from tests.replay.test_replay import RECORDED, replayer
 
 
 async def test_recorder_writes_histories_that_replay(sessions, tmp_path):
     written = await record_all(sessions, tmp_path)
     # A path added to the recorder needs its history committed too.
-    assert {p.name for p in written} == {p.name for p in FILES}
+    assert {p.name for p in written} == {p.name for p in RECORDED}
     for path in written:
         await replayer().replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
