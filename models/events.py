@@ -29,7 +29,7 @@ class Event(IdMixin, Base):
     location: Mapped[str | None] = mapped_column(String(300))
     queue: Mapped[str | None] = mapped_column(String(80))
     # No foreign key: the case row is written by the major case's own intake, after this.
-    major_case_id: Mapped[uuid.UUID]
+    major_case_id: Mapped[uuid.UUID] = mapped_column(index=True)  # which case is major, per resolve
     major_number: Mapped[str] = mapped_column(String(16))
     affected: Mapped[int] = mapped_column(Integer, default=0)
     cleared_at: Mapped[datetime | None]
