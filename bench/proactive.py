@@ -8,7 +8,9 @@ names the product. Measured from the POST:
 - notified: every customer's acknowledgement sent (outbox row `<case id>:ack` is `sent`).
 children/s is N / seconds-to-opened. The baseline, same run: N bare workflow starts (start
 only, at the fan-out's own concurrency), half before and half after the event, so drift on a
-shared machine hits both alike. Target: children/s >= 0.5 x bare starts/s. Also the fan-out
+shared machine hits both alike. Target: children/s >= 0.5 x bare starts/s. The CPU every
+process spent per child (from the POST until every child is opened and notified) and per
+bare start says what the two cores allow each, whatever the concurrency. Also the fan-out
 histories' lengths (the largest must stay far below Temporal's 51,200 events) and, at the
 first size, seconds until `POST /events/{id}/clear` has resolved every child.
 
@@ -22,7 +24,7 @@ import os
 import time
 import uuid
 
-from bench.common import bounded, log, r, ratio, target
+from bench.common import bounded, cpu_ceiling, log, r, ratio, target
 
 FULL_SIZES = (1_000, 10_000)
 RUN_ALL_SIZES = (1_000,)
@@ -112,7 +114,9 @@ async def one_event(stack, n: int, *, clear: bool) -> dict:
     concurrency = fan_out_concurrency()
     product = await install_base(stack, n)
     log(f"proactive: baseline A, {n // 2} bare starts at concurrency {concurrency}")
+    cpu0 = stack.cpu_snapshot()
     bare_a = await bare_starts(stack, n // 2, concurrency)
+    cpu_bare_a = stack.cpu_delta(cpu0, stack.cpu_snapshot())
     await asyncio.sleep(2)
 
     log(f"proactive: an event over {n} customers")
@@ -123,7 +127,7 @@ async def one_event(stack, n: int, *, clear: bool) -> dict:
         "severity": 2,
         "product_id": product,
     }
-    t0 = time.monotonic()
+    cpu0, t0 = stack.cpu_snapshot(), time.monotonic()
     async with stack.http("integration") as http:
         answer = await http.post("/api/v1/events", json=body)
     t_answer = time.monotonic() - t0
@@ -150,12 +154,20 @@ async def one_event(stack, n: int, *, clear: bool) -> dict:
         if t_opened is not None and t_notified is not None and t_started is not None:
             break
         await asyncio.sleep(0.5)
+    cpu_event = stack.cpu_delta(cpu0, stack.cpu_snapshot())
     histories = await history_lengths(stack, event["id"])
 
     log(f"proactive: baseline B, {n - n // 2} bare starts")
+    cpu0 = stack.cpu_snapshot()
     bare_b = await bare_starts(stack, n - n // 2, concurrency)
+    cpu_bare_b = stack.cpu_delta(cpu0, stack.cpu_snapshot())
     bare_per_s = (bare_a["started"] + bare_b["started"]) / (bare_a["seconds"] + bare_b["seconds"])
     opened_per_s = n / t_opened if t_opened else None
+    bare_n = max(bare_a["started"] + bare_b["started"], 1)
+    # Every process's CPU per child (opened and notified) and per bare start: what the two
+    # cores allow each, whatever the concurrency.
+    per_child = {k: v * 1000 / n for k, v in cpu_event.items()}
+    per_bare = {k: (cpu_bare_a[k] + cpu_bare_b[k]) * 1000 / bare_n for k in cpu_bare_a}
     started_per_s = n / t_started if t_started else None
     out = {
         "customers": n,
@@ -176,6 +188,10 @@ async def one_event(stack, n: int, *, clear: bool) -> dict:
         "ratio_to_bare": ratio(opened_per_s, bare_per_s),
         "started_ratio_to_bare": ratio(started_per_s, bare_per_s),
         **histories,
+        "cpu_ms_per_child": {k: round(v, 1) for k, v in per_child.items()},
+        "cpu_ms_per_bare_start": {k: round(v, 1) for k, v in per_bare.items()},
+        "cpu_ceiling": cpu_ceiling(per_child, bare_per_s),
+        "bare_cpu_ceiling": cpu_ceiling(per_bare, bare_per_s, free="bare_worker"),
     }
     if clear:
         log("proactive: clear the event (resolve together)")
@@ -242,6 +258,22 @@ def table(res: dict) -> list[tuple]:
                 s["children_started_per_s"],
                 s["bare_starts_per_s"],
                 s["started_ratio_to_bare"],
+                "",
+                "",
+            ),
+            (
+                f"{n}: CPU ms per child (every process) / per bare start",
+                s["cpu_ceiling"]["cpu_ms_total"],
+                s["bare_cpu_ceiling"]["cpu_ms_total"],
+                ratio(s["bare_cpu_ceiling"]["cpu_ms_total"], s["cpu_ceiling"]["cpu_ms_total"]),
+                "",
+                "",
+            ),
+            (
+                f"{n}: children/s the cores allow at that CPU",
+                s["cpu_ceiling"]["per_s"],
+                s["bare_starts_per_s"],
+                s["cpu_ceiling"]["ratio_to_bare"],
                 "",
                 "",
             ),
