@@ -4,7 +4,9 @@ opened and every customer notified, against as many bare workflow starts in the 
 For each size N: N consumers each own one asset of a fresh product; one `POST /events`
 names the product. Measured from the POST:
 - started: every child's CaseWorkflow started (the fan-out workflow's batches all done);
-- opened: every child's intake done (its row exists and is no longer `new`);
+- opened: every child's intake done (its row exists and is no longer `new`) and its
+  workflow started (children are taken in by batch before their workflows start, so a row
+  alone is not an opened case);
 - notified: every customer's acknowledgement sent (outbox row `<case id>:ack` is `sent`).
 children/s is N / seconds-to-opened. The baseline, same run: N bare workflow starts (start
 only, at the fan-out's own concurrency), half before and half after the event, so drift on a
@@ -147,7 +149,7 @@ async def one_event(stack, n: int, *, clear: bool) -> dict:
         if t_started is None and started_task.done():
             t_started = now
         opened, notified, _ = await counts(stack, event["major_case_id"])
-        if t_opened is None and opened >= n:
+        if t_opened is None and opened >= n and t_started is not None:
             t_opened = now
         if t_notified is None and notified >= n:
             t_notified = now
