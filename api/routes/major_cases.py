@@ -26,8 +26,9 @@ CaseId = Annotated[uuid.UUID, Path(description="The case id (UUID)")]
     responses={409: {"description": "the case is ended or is a child; a case has another major"}},
 )
 async def link_children(case_id: CaseId, body: ChildrenLink, db: SessionDep, who: CurrentPrincipal):
-    """Resolving the major case then resolves every child still new, open or awaiting_info;
-    a broadcast on it reaches every child's customer. Answers with all its children."""
+    """Resolving the major case (by an agent, or by its own work order or incident) then
+    resolves every child still new, open or awaiting_info; a broadcast on it reaches every
+    child's customer. Answers with all its children."""
     return await major_cases.link_children(db=db, who=who, case_id=case_id, case_ids=body.case_ids)
 
 
