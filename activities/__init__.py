@@ -5,6 +5,7 @@ from typing import Any
 
 from activities.deps import Deps
 from activities.field_service import FieldServiceActivities
+from activities.housekeeping import HousekeepingActivities
 from activities.intake import SlaActivities
 from activities.itsm import ItsmActivities
 from activities.major_cases import MajorCaseActivities
@@ -44,4 +45,5 @@ def all_activities(deps: Deps) -> list[Callable[..., Any]]:
         scheduled.record_scheduled_run,
         major.major_case_step,
         major.fan_out_batch,
+        HousekeepingActivities(deps).purge_ended_sign_ins,
     ]

@@ -163,7 +163,7 @@ async def serve(settings: Settings, stopper: Stopper, *, load_demo: bool) -> Non
     from activities.mailer import Renderer  # noqa: F401  (fail fast on a broken template dir)
     from api.app import create_app
     from casework.demo_data import load_demo as load
-    from casework.schedules import ensure_expiry_schedule
+    from casework.schedules import ensure_schedules
     from casework.worker import build_deps, build_relay, build_worker, relaying, run_until
 
     stop = stopper.attach()
@@ -175,7 +175,7 @@ async def serve(settings: Settings, stopper: Stopper, *, load_demo: bool) -> Non
     client = await temporal.connect(settings)
     deps = build_deps(settings, engine)
     worker = build_worker(client, settings, deps)
-    await ensure_expiry_schedule(client, settings)  # as `casework worker` does at its start
+    await ensure_schedules(client, settings)  # as `casework worker` does at its start
     config = uvicorn.Config(
         create_app(settings),
         host=settings.api_host,

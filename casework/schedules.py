@@ -1,5 +1,5 @@
-"""The Temporal Schedules that open cases on their own: one per maintenance plan, and the
-entitlement expiry's (created, or brought up to the settings, each time a worker starts).
+"""The Temporal Schedules: one per maintenance plan, the entitlement expiry's and the daily
+housekeeping's (these two created, or brought up to the settings, each time a worker starts).
 
 Both are listed in the Temporal UI (Schedules) and by `temporal schedule list`.
 """
@@ -21,6 +21,8 @@ from temporalio.client import (
 )
 
 from casework.settings import Settings
+from workflows.housekeeping import HOUSEKEEPING_SCHEDULE_ID, HousekeepingWorkflow
+from workflows.housekeeping_types import PurgeInput
 from workflows.scheduled import EntitlementExpiryWorkflow, MaintenanceRunWorkflow
 from workflows.scheduled_types import ScheduledRunInput
 from workflows.upkeep import EXPIRY_SCHEDULE_ID, plan_run_id, plan_schedule_id
@@ -28,6 +30,7 @@ from workflows.upkeep import EXPIRY_SCHEDULE_ID, plan_run_id, plan_schedule_id
 log = logging.getLogger("casework.schedules")
 # A trigger while a run is going runs after it, never beside it (and never is lost).
 POLICY = SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ONE)
+DAY_SECONDS = 24 * 3600
 
 
 def _schedule(action: ScheduleActionStartWorkflow, every_seconds: int) -> Schedule:
@@ -77,15 +80,34 @@ def expiry_schedule(settings: Settings) -> Schedule:
     return _schedule(action, settings.scheduled_check_seconds)
 
 
-async def ensure_expiry_schedule(client: Client, settings: Settings) -> None:
-    """Create the expiry schedule, or set an existing one to the current settings."""
-    wanted = expiry_schedule(settings)
+def housekeeping_schedule(settings: Settings) -> Schedule:
+    action = ScheduleActionStartWorkflow(
+        HousekeepingWorkflow.run,
+        PurgeInput(after_days=settings.purge_after_days),
+        id="housekeeping-run",
+        task_queue=settings.task_queue,
+    )
+    return _schedule(action, DAY_SECONDS)
+
+
+async def ensure_schedule(client: Client, schedule_id: str, wanted: Schedule) -> None:
+    """Create the schedule, or set an existing one to `wanted` (the current settings)."""
     try:
-        await client.create_schedule(EXPIRY_SCHEDULE_ID, wanted)
-        log.info("created schedule %s", EXPIRY_SCHEDULE_ID)
+        await client.create_schedule(schedule_id, wanted)
+        log.info("created schedule %s", schedule_id)
     except ScheduleAlreadyRunningError:
 
         def to_settings(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=wanted)
 
-        await client.get_schedule_handle(EXPIRY_SCHEDULE_ID).update(to_settings)
+        await client.get_schedule_handle(schedule_id).update(to_settings)
+
+
+async def ensure_expiry_schedule(client: Client, settings: Settings) -> None:
+    await ensure_schedule(client, EXPIRY_SCHEDULE_ID, expiry_schedule(settings))
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    """Every schedule a worker keeps: the entitlement expiry's and the housekeeping's."""
+    await ensure_expiry_schedule(client, settings)
+    await ensure_schedule(client, HOUSEKEEPING_SCHEDULE_ID, housekeeping_schedule(settings))

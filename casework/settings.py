@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     entitlement_expiry_lead_days: int = Field(
         30, ge=0, validation_alias="CASEWORK_ENTITLEMENT_EXPIRY_LEAD_DAYS"
     )
+    # Housekeeping (workflows/housekeeping.py, daily): sessions and sign-in links are deleted
+    # this many days after they expired, were revoked or were used.
+    purge_after_days: int = Field(7, ge=0, validation_alias="CASEWORK_PURGE_AFTER_DAYS")
     # OpenTelemetry tracing (casework/tracing.py): the OTLP/HTTP collector's base URL; unset:
     # no tracing at all. OTEL_SERVICE_NAME and the other OTEL_* variables apply as usual.
     otlp_endpoint: str | None = Field(

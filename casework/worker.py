@@ -24,6 +24,7 @@ from casework.settings import Settings, get_settings
 from models.db import libpq_url, make_engine, make_session_factory
 from workflows.case import CaseWorkflow
 from workflows.fan_out import MajorCaseFanOutWorkflow
+from workflows.housekeeping import HousekeepingWorkflow
 from workflows.merge import CustomerMergeWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
@@ -41,6 +42,7 @@ WORKFLOWS = [
     MaintenanceRunWorkflow,
     EntitlementExpiryWorkflow,
     MajorCaseFanOutWorkflow,
+    HousekeepingWorkflow,
 ]
 log = logging.getLogger("casework.worker")
 # On shutdown, running steps get this long to finish before they are cancelled; a step that
@@ -140,13 +142,15 @@ async def run_worker(settings: Settings | None = None) -> None:
     deps = build_deps(settings, engine)
     worker = build_worker(client, settings, deps)
     try:
-        await schedules.ensure_expiry_schedule(client, settings)
+        await schedules.ensure_schedules(client, settings)
     except RPCError as err:
         # Only Temporal's time-skipping test server has no schedules: the worker still runs
         # its cases there, without entitlement expiry. Any other failure stops the worker.
         if err.status != RPCStatusCode.UNIMPLEMENTED:
             raise
-        log.warning("no schedules on this Temporal server (%s): no entitlement expiry", err)
+        log.warning(
+            "no schedules on this Temporal server (%s): no entitlement expiry, no housekeeping", err
+        )
     where = client.service_client.config.target_host
     log.info("worker polling task queue %r on %s", settings.task_queue, where)
     if settings.worker_metrics_address:

@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.customer_merge import MergeInput, MergeResult
 from workflows.fan_out_types import BatchDone, FanOutBatch, FanOutTarget, MajorStepResult
+from workflows.housekeeping_types import PurgeInput, PurgeResult
 from workflows.scheduled_types import DuePage, DueQuery, OpenDue, OpenedDue, RunRecord, RunSummary
 from workflows.types import (
     AffectedCases,
@@ -191,3 +192,10 @@ async def major_case_step(arg: FanOutTarget) -> MajorStepResult:
 
 async def fan_out_batch(arg: FanOutBatch) -> BatchDone:
     return await _fan_out("fan_out_batch", arg, BatchDone)
+
+
+# ----- housekeeping (workflows/housekeeping.py) -----------------------------------------
+
+
+async def purge_ended_sign_ins(arg: PurgeInput) -> PurgeResult:
+    return await _remote("purge_ended_sign_ins", arg, PurgeResult, DB_TIMEOUT, DB_RETRY)

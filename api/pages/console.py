@@ -15,7 +15,16 @@ from api.errors import Problem
 from api.pages.base import action_route, need, page_router, render
 from api.pages.metric_cards import cards
 from api.pagination import CursorQ
-from api.services import case_workflow, cases, console, customer360, health, health_score, metrics
+from api.services import (
+    attachments,
+    case_workflow,
+    cases,
+    console,
+    customer360,
+    health,
+    health_score,
+    metrics,
+)
 from api.services.people import agent_names
 from models.cases import Case, CaseEvent
 from templates import ROOT as TEMPLATES
@@ -189,6 +198,7 @@ async def console_case(request: Request, case_id: uuid.UUID, db: SessionDep, who
             }
             for e in events
         ],
+        "attachments": await attachments.listed(db, case.id),
         "notifications": await cases.notifications_of(db=db, case_id=case.id),
         "agents": agents,
         "actions": [

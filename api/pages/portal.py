@@ -14,7 +14,7 @@ from api.deps import PagePrincipal, SessionDep
 from api.errors import Problem
 from api.pages.base import action_route, back, need, page_router, render
 from api.schemas.csat import CsatCreate
-from api.services import cases, csat, install_base, portal
+from api.services import attachments, cases, csat, install_base, portal
 from models.cases import CaseEvent
 from models.customers import Asset, Product
 from workflows.actions import ACTIONS, Action
@@ -107,6 +107,7 @@ async def portal_case(request: Request, case_id: uuid.UUID, db: SessionDep, who:
             }
             for e in events
         ],
+        "attachments": await attachments.listed(db, case.id),
         "can_reply": case.state in ACTIONS[Action.CUSTOMER_REPLY].allowed_in,
         "can_decide": case.state in ACTIONS[Action.ACCEPT].allowed_in,
         "can_rate": case.state == CaseState.CLOSED and own_case,

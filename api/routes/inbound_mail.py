@@ -26,7 +26,7 @@ from api.schemas.mail import (
     InboundEmailRead,
     InboundMessageRead,
 )
-from api.services import cases, inbound_mail
+from api.services import attachments, cases, inbound_mail
 from api.updates import BUSY
 from models.mail import CaseAttachment, InboundMessage
 from workflows.vocabulary import STAFF, Role
@@ -140,10 +140,8 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
 async def list_attachments(case_id: CaseId, db: ReadSessionDep, who: CurrentPrincipal):
     """Every file that came with the case's mail, oldest first (404 for a case the caller
     may not see)."""
-    a = CaseAttachment
-    rows = await _listed(db, who, case_id, a, a.filename, a.content_type, a.size, a.created_at)
-    url = f"/api/v1/cases/{case_id}/attachments"
-    return [AttachmentRead(**row._mapping, url=f"{url}/{row.id}") for row in rows]
+    await cases.visible_case(db=db, who=who, case_id=case_id)
+    return [AttachmentRead(**a) for a in await attachments.listed(db, case_id)]
 
 
 @router.get(

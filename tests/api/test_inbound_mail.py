@@ -337,6 +337,15 @@ async def test_attachments_are_kept_and_shown_to_who_may_see_the_case(room, acme
     wrong = f"{V1}/cases/{uuid.uuid4()}/attachments/{listed['id']}"
     assert (await room.http.get(wrong)).status_code == 404
 
+    # The pages list it too, with the download link: the customer's case page and the
+    # console's; another account's contact gets the 404 page.
+    link = f'<a href="{listed["url"]}" download>crash.log</a>'
+    portal = await room.http.get(f"/portal/cases/{case_id}", headers=ada)
+    assert portal.status_code == 200 and link in portal.text
+    console = await room.http.get(f"/console/cases/{case_id}")
+    assert console.status_code == 200 and link in console.text
+    assert (await room.http.get(f"/portal/cases/{case_id}", headers=eve)).status_code == 404
+
 
 async def test_a_stranger_quoting_a_case_number_gets_a_new_flagged_case(room, acme):
     case, ack = await opened_by_mail(room)

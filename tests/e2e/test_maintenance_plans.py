@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from casework.schedules import ensure_expiry_schedule
+from casework.schedules import ensure_schedules
 from models.cases import Case
 from models.scheduled import MaintenancePlan, ScheduledRun
 from tests.e2e.test_case_over_http import poll, token
+from workflows.housekeeping import HOUSEKEEPING_SCHEDULE_ID
+from workflows.housekeeping_types import PurgeInput
 from workflows.scheduled import EntitlementExpiryWorkflow, MaintenanceRunWorkflow
 from workflows.scheduled_types import ScheduledRunInput
 from workflows.upkeep import EXPIRY_SCHEDULE_ID
@@ -261,12 +263,17 @@ async def test_an_ending_entitlement_opens_one_case_for_its_account_team(stack):
         body = {"name": name, "account_id": acct["id"], "tier": "gold", "ends_on": ends_on}
         await created(http, "entitlements", body)
 
-    await ensure_expiry_schedule(client, settings)
-    await ensure_expiry_schedule(client, settings)  # a second worker start: the same schedule
+    await ensure_schedules(client, settings)
+    await ensure_schedules(client, settings)  # a second worker start: the same schedules
     described = await client.get_schedule_handle(EXPIRY_SCHEDULE_ID).describe()
     assert described.schedule.action.workflow == "EntitlementExpiryWorkflow"
     (arg,) = await client.data_converter.decode(described.schedule.action.args, [ScheduledRunInput])
     assert arg.lead_days == settings.entitlement_expiry_lead_days == 30
+    housekeeping = await client.get_schedule_handle(HOUSEKEEPING_SCHEDULE_ID).describe()
+    assert housekeeping.schedule.action.workflow == "HousekeepingWorkflow"
+    assert housekeeping.schedule.spec.intervals[0].every == timedelta(days=1)
+    (purge,) = await client.data_converter.decode(housekeeping.schedule.action.args, [PurgeInput])
+    assert purge.after_days == settings.purge_after_days == 7
 
     expiry = EntitlementExpiryWorkflow.run, ScheduledRunInput(lead_days=30)
     runs = await racing(stack, *expiry, 2)
