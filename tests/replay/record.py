@@ -36,6 +36,8 @@ from workflows.case import CaseWorkflow
 from workflows.customer_merge import MergeInput
 from workflows.fan_out import MajorCaseFanOutWorkflow
 from workflows.fan_out_types import FanOutInput
+from workflows.housekeeping import HousekeepingWorkflow
+from workflows.housekeeping_types import PurgeInput
 from workflows.merge import CustomerMergeWorkflow
 from workflows.policy import PolicyChangeWorkflow
 from workflows.routing import DispatchWorkflow
@@ -496,6 +498,28 @@ async def major_system_resolve(w: World) -> dict[str, str]:
     return {"major_system_resolve": await w.finished(major, "closed")}
 
 
+async def housekeeping(w: World) -> dict[str, str]:
+    """A `HousekeepingWorkflow` (the daily schedule's run) purges two ended sessions, a
+    batch of one at a time."""
+    from datetime import UTC, datetime
+
+    from tests.activities.test_housekeeping import web_session
+
+    old = datetime.now(UTC) - timedelta(days=30)
+    await f.add(w.sessions, web_session("old-1", expires=old), web_session("old-2", expires=old))
+    handle = await w.client.start_workflow(
+        HousekeepingWorkflow.run,
+        PurgeInput(after_days=7, batch=1),
+        id=f"housekeeping-{uuid.uuid4().hex[:8]}",
+        task_queue=w.tq,
+    )
+    for _ in range(300):  # not handle.result(): it would let time run on (see `dispatch`)
+        if (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED:
+            break
+        await asyncio.sleep(0.05)
+    return {"housekeeping": handle.id}
+
+
 # name of the path -> (how it runs, capacity of its one agent)
 PATHS: dict[str, tuple[Scenario, int]] = {
     "accept": (accept, 5),
@@ -519,6 +543,7 @@ PATHS: dict[str, tuple[Scenario, int]] = {
     "maintenance_run": (maintenance_run, 5),
     "major_case": (major_case, 5),
     "major_system_resolve": (major_system_resolve, 5),
+    "housekeeping": (housekeeping, 5),
 }
 
 

@@ -48,6 +48,7 @@ PATHS = {
     "major_broadcast",
     "major_resolve",
     "major_system_resolve",
+    "housekeeping",
 }
 
 
