@@ -576,6 +576,8 @@ def test_every_template_renders_with_sample_data():
         "requester_name": "Ada",
         "sla": [clock("Gold", "response", now, warned=True)],
     }
+    attachment = {"filename": "crash.log", "content_type": "text/plain", "size": 1200}
+    attachment |= {"url": "/api/v1/cases/c/attachments/a"}
     agent = {"id": uuid.uuid4(), "name": "Ann", "role": "agent", "status": "available"}
     agent |= {"load": 5, "capacity": 5, "percent": 100}
     common = {"who": who, "who_name": "Root", "flash": {"kind": "ok", "text": "Done"}}
@@ -694,6 +696,7 @@ def test_every_template_renders_with_sample_data():
                     "details": [("agent", "Ann")],
                 }
             ],
+            "attachments": [attachment],
             "notifications": [
                 SimpleNamespace(
                     template="reply",
@@ -791,6 +794,7 @@ def test_every_template_renders_with_sample_data():
             "case": SimpleNamespace(**case),
             "state_label": "Resolved",
             "events": [{"label": "Reply", "at": now, "by": "You", "body": "b"}],
+            "attachments": [attachment],
             "can_reply": True,
             "can_decide": True,
             "can_rate": True,
