@@ -57,6 +57,7 @@ DONE = {
     Action.REJECT: "The case is open again; we will get back to you.",
     Action.REQUEST_FIELD_SERVICE: "Field service requested: a work order is out for dispatch.",
     Action.ESCALATE_ITSM: "Incident opened in the service desk.",
+    Action.ASSIGN_PARTNER: "Case assigned to the partner; its users now see and work it.",
 }
 
 

@@ -25,6 +25,7 @@ from api.services import (
     health_score,
     metrics,
 )
+from api.services.partners import partner_accounts
 from api.services.people import agent_names
 from models.cases import Case, CaseEvent
 from templates import ROOT as TEMPLATES
@@ -44,6 +45,7 @@ CONSOLE_ACTIONS = (
     Action.CHANGE_PRIORITY,
     Action.REQUEST_FIELD_SERVICE,
     Action.ESCALATE_ITSM,
+    Action.ASSIGN_PARTNER,
 )
 router = page_router()
 LIVE_JS = (TEMPLATES / "pages" / "live.js").read_text(encoding="utf-8")
@@ -199,6 +201,8 @@ async def console_case(request: Request, case_id: uuid.UUID, db: SessionDep, who
             for e in events
         ],
         "attachments": await attachments.listed(db, case.id),
+        "partners": await partner_accounts(db),
+        "partner_account_id": case.partner_account_id,
         "notifications": await cases.notifications_of(db=db, case_id=case.id),
         "agents": agents,
         "actions": [

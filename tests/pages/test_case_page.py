@@ -5,10 +5,12 @@ import html
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import update
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.pages.base import when
 from casework.settings import Settings
+from models.customers import Account
 from tests import factories
 from tests.api.test_cases import V1, act, open_case, settle
 from tests.conftest import mint
@@ -155,6 +157,30 @@ async def test_an_agent_requests_field_service_and_escalates_from_the_case_page(
     assert (order["required_skills"], order["parts"]) == (["fiber", "ladder"], ["ONT-200"])
     (incident,) = view["incidents"]
     assert (incident["summary"], incident["urgency"], incident["impact"]) == ("WAN down", 2, 1)
+
+
+async def test_a_supervisor_assigns_a_partner_from_the_case_page(live, anon, initech, sessions):
+    """The partner accounts are offered (a customer account is not, a merged partner is
+    not); the choice is the assign-partner action, and the partner's users then see it."""
+    fixit = await factories.account(sessions, "FixIt Partners", domains=())
+    gone = await factories.account(sessions, "Gone Partners", domains=())
+    async with sessions() as db, db.begin():
+        partners = update(Account).where(Account.id.in_([fixit.id, gone.id]))
+        await db.execute(partners.values(type="partner"))
+        merged = update(Account).where(Account.id == gone.id)
+        await db.execute(merged.values(merged_into_id=fixit.id))
+    case_id = initech.case["id"]
+    await log_in(anon, live, "supervisor", initech.sue.id)
+    page = (await anon.get(f"/console/cases/{case_id}")).text
+    offered = section(page, "Assign to a partner", "</form>")
+    assert "FixIt Partners" in offered
+    assert "Gone Partners" not in offered and "Initech" not in offered
+    form = {"partner_account_id": str(fixit.id)}
+    r = await anon.post(f"/console/cases/{case_id}/actions/assign-partner", data=form)
+    assert r.status_code == 303, r.text
+    assert (await live.get(f"{V1}/cases/{case_id}")).json()["partner_account_id"] == str(fixit.id)
+    partner = await mint(live, "partner", fixit.id)
+    assert (await live.get(f"{V1}/cases/{case_id}", headers=partner)).status_code == 200
 
 
 async def test_the_case_page_names_the_open_major_cases_touching_the_customer(

@@ -697,6 +697,8 @@ def test_every_template_renders_with_sample_data():
                 }
             ],
             "attachments": [attachment],
+            "partners": [{"id": uuid.uuid4(), "name": "FixIt Partners"}],
+            "partner_account_id": None,
             "notifications": [
                 SimpleNamespace(
                     template="reply",
