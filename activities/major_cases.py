@@ -344,7 +344,7 @@ class MajorCaseActivities:
                 return False  # the case has ended meanwhile; its row says so
             return True
 
-        await each(list(zip(cases, opened, strict=True)), start)
+        await each([(c, opened[c[0]]) for c in cases if c[0] in opened], start)
         await each(others, tell)
 
     async def _children(self, db: AsyncSession, arg: FanOutBatch, *columns: Any) -> list[Any]:

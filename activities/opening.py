@@ -8,6 +8,7 @@ decision (an event's children, activities/major_cases.py): their workflows then 
 the intake done (`CaseInput.opened`) instead of running it one by one.
 """
 
+import logging
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -16,8 +17,9 @@ from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.db import transaction
+from activities.db import deterministic, transaction
 from activities.deps import Deps
 from activities.intake import intake
 from activities.routing import dispatch
@@ -27,11 +29,13 @@ from workflows.types import (
     DispatchInput,
     DispatchResult,
     IntakeInput,
+    IntakeResult,
     NewCase,
     OpenedCase,
 )
 from workflows.vocabulary import CaseState
 
+log = logging.getLogger("casework.opening")
 # One constant statement: a retried opening finds its row and inserts nothing.
 _INSERT = (
     insert(Case)
@@ -109,32 +113,51 @@ async def open_many(
     db: AsyncSession,
     deps: Deps,
     cases: list[tuple[str, str, NewCase]],
-) -> tuple[list[OpenedCase], list[AssignmentMade]]:
+) -> tuple[dict[str, OpenedCase], list[AssignmentMade]]:
     """Insert and take in (case id, number, new case) in the caller's transaction, then route
-    them in one decision: each case's opening (its own assignment only), and the assignments
-    the decision made to other waiting cases, which the caller must tell (signal).
+    them in one decision: {case id: its opening (its own assignment only)}, and the
+    assignments the decision made to other waiting cases, which the caller must tell.
 
-    Idempotent like `open_case`: a retry finds the rows, their intake and the routing
-    decision (keyed by the first case) and answers the same.
+    Each case's insert and intake run in a savepoint of their own: a case that fails for good
+    (say its customer was deleted since the event was posted) is left out, unopened, as its
+    own workflow's intake would have left it, and the others open. Idempotent like
+    `open_case`: a retry finds the rows, their intake and the routing decision (keyed by the
+    first case) and answers the same.
     """
-    intakes = []
+    intakes: dict[str, IntakeResult] = {}
     for case_id, number, new in cases:
-        await insert_case(db, case_id, number, new)
-        got = await intake(
-            db,
-            case_id=case_id,
-            default_queue=deps.default_queue,
-            reopen_window_seconds=deps.default_reopen_window_seconds,
-            portal_url=deps.portal_url,
-        )
+        try:
+            async with db.begin_nested():
+                await insert_case(db, case_id, number, new)
+                got = await intake(
+                    db,
+                    case_id=case_id,
+                    default_queue=deps.default_queue,
+                    reopen_window_seconds=deps.default_reopen_window_seconds,
+                    portal_url=deps.portal_url,
+                )
+        except Exception as err:
+            if not fails_for_good(err):
+                raise  # the database is away: the whole batch is retried
+            log.warning("case %s (%s) not opened: %s", number, case_id, err)
+            continue
         if new.field_service:
             got.field_service = new.field_service
-        intakes.append(got)
-    ids = [case_id for case_id, _, _ in cases]
+        intakes[case_id] = got
+    if not intakes:
+        return {}, []
+    ids = list(intakes)
     routed = await dispatch(
         db, key=f"{ids[0]}:bulk-intake", enqueue_more=ids, portal_url=deps.portal_url
     )
-    own = {case_id: [a for a in routed.assignments if a.case_id == case_id] for case_id in ids}
-    others = [a for a in routed.assignments if a.case_id not in own]
-    opened = [OpenedCase(got, DispatchResult(own[i])) for i, got in zip(ids, intakes, strict=True)]
-    return opened, others
+    own: dict[str, list[AssignmentMade]] = {case_id: [] for case_id in ids}
+    others: list[AssignmentMade] = []
+    for made in routed.assignments:
+        (own[made.case_id] if made.case_id in own else others).append(made)
+    return {i: OpenedCase(got, DispatchResult(own[i])) for i, got in intakes.items()}, others
+
+
+def fails_for_good(err: Exception) -> bool:
+    """A failure no retry cures: a refused write or value, or intake's own refusal."""
+    refused = isinstance(err, ApplicationError) and err.non_retryable
+    return refused or deterministic(err) is not None

@@ -138,14 +138,15 @@ async def test_bulk_intake_opens_a_batch_with_one_routing_decision_and_answers_a
         async with transaction(sessions) as db:
             return await open_many(db, deps, batch)
 
-    opened, others = await bulk()
+    got, others = await bulk()
+    opened = [got[case_id] for case_id, _, _ in batch]
     assert [o.intake.queue for o in opened] == ["support"] * 3
     assert all(o.intake.consumer_id for o in opened)
     # Capacity 2: the case that waited since January goes first, then the batch's first.
     assert [a.case_id for a in others] == [str(waited.id)]
     assert [[a.agent_id for a in o.routed.assignments] for o in opened] == [[str(ann.id)], [], []]
     again, others_again = await bulk()  # the activity retried after its commit
-    assert again == opened and others_again == others
+    assert again == got and others_again == others
     for case_id, _, _ in batch:
         assert (await kinds(sessions, uuid.UUID(case_id)))[0] == "opened"
     assert "queued" in await kinds(sessions, uuid.UUID(batch[2][0]))
@@ -154,3 +155,30 @@ async def test_bulk_intake_opens_a_batch_with_one_routing_decision_and_answers_a
             select(Notification.key).where(Notification.template == "acknowledgement")
         )
         assert sorted(acks.scalars()) == sorted(f"{c}:ack" for c, _, _ in batch)
+
+
+async def test_bulk_intake_leaves_out_a_case_that_fails_for_good_and_opens_the_rest(sessions):
+    """A child whose customer is gone (its insert breaks a foreign key) is left unopened, as
+    its own intake would have left it; the batch's other cases open and are routed."""
+    from activities.opening import open_many
+    from tests.conftest import make_deps
+    from workflows.types import NewCase
+
+    await f.agent(sessions, "Ann", capacity=5)
+    bea = await f.consumer(sessions, "Bea", email="bea@x.test")
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    customers = [bea.id, uuid.uuid4(), bea.id]  # the second consumer does not exist
+    batch = [
+        (i, f"CS{20 + n:07d}", NewCase("Outage", Channel.EVENT, consumer_id=str(c)))
+        for n, (i, c) in enumerate(zip(ids, customers, strict=True))
+    ]
+    async with transaction(sessions) as db:
+        got, _ = await open_many(db, make_deps(sessions), batch)
+    assert sorted(got) == sorted([ids[0], ids[2]])
+    assert all(o.routed.assignments for o in got.values())
+    assert await kinds(sessions, uuid.UUID(ids[1])) == []
+    async with sessions() as db:
+        from models.cases import Case
+
+        assert await db.get(Case, uuid.UUID(ids[1])) is None
+        assert (await db.get(Case, uuid.UUID(ids[2]))).state == CaseState.OPEN
