@@ -45,6 +45,9 @@ _LAST_KEPT = (
     .order_by(InboundMessage.created_at.desc())
     .limit(1)
 )
+_BOUNCING = select(BouncingAddress.email, BouncingAddress.reason).where(
+    func.lower(BouncingAddress.email).in_(bindparam("emails", expanding=True))
+)
 _OPENED_BY = select(IntakeKey.key).where(
     IntakeKey.case_id == bindparam("case_id"), IntakeKey.key.startswith(f"{MAIL_KEY}<")
 )
@@ -61,12 +64,7 @@ async def bouncing(db: AsyncSession, emails: list[str]) -> dict[str, str]:
     """The addresses among `emails` that bounce, with why."""
     if not emails:
         return {}
-    lowered = [e.lower() for e in emails]
-    rows = await db.execute(
-        select(BouncingAddress.email, BouncingAddress.reason).where(
-            func.lower(BouncingAddress.email).in_(lowered)
-        )
-    )
+    rows = await db.execute(_BOUNCING, {"emails": [e.lower() for e in emails]})
     return {email: reason for email, reason in rows.all()}
 
 
