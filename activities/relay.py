@@ -61,6 +61,15 @@ _ROWS = cast(Table, Notification.__table__)
 _LOCK = select(_ROWS).where(_ROWS.c.id == bindparam("nid")).with_for_update(skip_locked=True)
 _STATUS = select(_ROWS.c.status).where(_ROWS.c.id == bindparam("nid"))
 _MARK = update(_ROWS).where(_ROWS.c.id == bindparam("nid"))
+_DUE = (
+    select(_ROWS.c.id)
+    .where(
+        _ROWS.c.status == "pending",
+        or_(_ROWS.c.next_attempt_at.is_(None), _ROWS.c.next_attempt_at <= bindparam("now")),
+    )
+    .order_by(_ROWS.c.created_at)
+    .limit(bindparam("batch"))
+)
 
 
 async def deliver(
@@ -226,20 +235,7 @@ class OutboxRelay:
         """Try every row now due; how many were settled (sent, failed or retried later)."""
         now = datetime.now(UTC)
         async with self.deps.sessions() as db:
-            due = (
-                await db.execute(
-                    select(Notification.id)
-                    .where(
-                        Notification.status == "pending",
-                        or_(
-                            Notification.next_attempt_at.is_(None),
-                            Notification.next_attempt_at <= now,
-                        ),
-                    )
-                    .order_by(Notification.created_at)
-                    .limit(self.batch)
-                )
-            ).scalars()
+            due = (await db.execute(_DUE, {"now": now, "batch": self.batch})).scalars()
             todo = [str(i) for i in due]
         settled = 0
 

@@ -52,8 +52,15 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=2)
 STOP_GRACE = timedelta(seconds=1)
 
 
+def worker_engine(settings: Settings):
+    """No pre-ping: it cost every step a `SELECT 1` round trip (and PostgreSQL a statement per
+    action). A step whose pooled connection the server dropped fails with a retryable error,
+    the pool replaces the connections older than that failure, and the step's retry runs."""
+    return make_engine(settings.database_url, pre_ping=False)
+
+
 def build_deps(settings: Settings, engine=None) -> Deps:
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or worker_engine(settings)
     return Deps(
         sessions=make_session_factory(engine),
         mailer=Mailer(settings.smtp_url, settings.mail_from),
@@ -135,7 +142,7 @@ async def run_worker(settings: Settings | None = None) -> None:
     client = await temporal.connect(
         settings, runtime=worker_runtime(settings), **tracing.interceptors(traced)
     )
-    engine = make_engine(settings.database_url)
+    engine = worker_engine(settings)
     if traced:
         traced.instrument_engine(engine)
         log.info("tracing to %s", settings.otlp_endpoint)

@@ -5,7 +5,7 @@ import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.cases import Case, IntakeKey
@@ -16,23 +16,47 @@ MAIL_KEY = "mail:"  # the Idempotency-Keys of cases opened by mail
 MAX_KEY = 300  # intake_keys.key
 
 
+# Constant statements: built and compiled once; each call binds only its values (a statement
+# built per call costs SQLAlchemy a cache key walk every time: the outbox asks these for every
+# reply to a customer).
+_CASE = Case.__table__.c
+_PEOPLE = union_all(
+    select(literal(0).label("o"), Contact.email.label("email"))
+    .join(Case, Case.contact_id == Contact.id)
+    .where(_CASE.id == bindparam("case_id")),
+    select(literal(0), Consumer.email)
+    .join(Case, Case.consumer_id == Consumer.id)
+    .where(_CASE.id == bindparam("case_id")),
+    select(literal(1), _CASE.requester_email).where(
+        _CASE.id == bindparam("case_id"), _CASE.requester_email.is_not(None)
+    ),
+    select(literal(2), CaseParticipant.email).where(
+        CaseParticipant.case_id == bindparam("case_id")
+    ),
+).subquery()
+_ON_THREAD = select(_PEOPLE.c.email).order_by(_PEOPLE.c.o, _PEOPLE.c.email)
+_LAST_KEPT = (
+    select(InboundMessage.message_id, InboundMessage.references)
+    .where(
+        InboundMessage.case_id == bindparam("case_id"),
+        InboundMessage.action != "ignored",
+        InboundMessage.sender.in_(bindparam("people", expanding=True)),
+    )
+    .order_by(InboundMessage.created_at.desc())
+    .limit(1)
+)
+_BOUNCING = select(BouncingAddress.email, BouncingAddress.reason).where(
+    func.lower(BouncingAddress.email).in_(bindparam("emails", expanding=True))
+)
+_OPENED_BY = select(IntakeKey.key).where(
+    IntakeKey.case_id == bindparam("case_id"), IntakeKey.key.startswith(f"{MAIL_KEY}<")
+)
+
+
 async def on_thread(db: AsyncSession, case_id: uuid.UUID) -> list[str]:
     """The case's customer (contact, consumer or requester address), then everyone on its
     mail since (the To/Cc of their mail), each once, lower-cased."""
-    case = Case.__table__.c
-    customer = union_all(
-        select(literal(0).label("o"), Contact.email.label("email"))
-        .join(Case, Case.contact_id == Contact.id)
-        .where(case.id == case_id),
-        select(literal(0), Consumer.email)
-        .join(Case, Case.consumer_id == Consumer.id)
-        .where(case.id == case_id),
-        select(literal(1), case.requester_email).where(
-            case.id == case_id, case.requester_email.is_not(None)
-        ),
-        select(literal(2), CaseParticipant.email).where(CaseParticipant.case_id == case_id),
-    ).subquery()
-    rows = await db.execute(select(customer.c.email).order_by(customer.c.o, customer.c.email))
+    rows = await db.execute(_ON_THREAD, {"case_id": case_id})
     return list(dict.fromkeys(e.lower() for e in rows.scalars() if e))
 
 
@@ -40,12 +64,7 @@ async def bouncing(db: AsyncSession, emails: list[str]) -> dict[str, str]:
     """The addresses among `emails` that bounce, with why."""
     if not emails:
         return {}
-    lowered = [e.lower() for e in emails]
-    rows = await db.execute(
-        select(BouncingAddress.email, BouncingAddress.reason).where(
-            func.lower(BouncingAddress.email).in_(lowered)
-        )
-    )
+    rows = await db.execute(_BOUNCING, {"emails": [e.lower() for e in emails]})
     return {email: reason for email, reason in rows.all()}
 
 
@@ -57,24 +76,9 @@ async def thread_of(
     last ten ids), or None. `people`: the case's `on_thread`, when the caller has it."""
     if people is None:
         people = await on_thread(db, case_id)
-    last = (
-        await db.execute(
-            select(InboundMessage.message_id, InboundMessage.references)
-            .where(
-                InboundMessage.case_id == case_id,
-                InboundMessage.action != "ignored",
-                InboundMessage.sender.in_(people),
-            )
-            .order_by(InboundMessage.created_at.desc())
-            .limit(1)
-        )
-    ).first()
+    last = (await db.execute(_LAST_KEPT, {"case_id": case_id, "people": people})).first()
     if last is None:  # the acknowledgement: the message that opens the case is not kept yet
-        opened_by = await db.scalar(
-            select(IntakeKey.key).where(
-                IntakeKey.case_id == case_id, IntakeKey.key.startswith(f"{MAIL_KEY}<")
-            )
-        )
+        opened_by = await db.scalar(_OPENED_BY, {"case_id": case_id})
         if opened_by is None:
             return None
         first = opened_by.removeprefix(MAIL_KEY)

@@ -1,5 +1,6 @@
 """Pure business-time arithmetic over weekly working hours, holidays and zoneinfo DST rules."""
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -196,19 +197,35 @@ class _Compiled:
 
 
 def _compile(schedule: Schedule) -> _Compiled:
-    tz = _zone(schedule.timezone)
+    """The schedule's week in minutes, compiled once per distinct schedule: every SLA view,
+    deadline and case view walks one of a few schedules (a pure function of its fields)."""
+    hours = schedule.hours
+    key = (
+        schedule.timezone,
+        None if hours is None else tuple((day, tuple(ivs)) for day, ivs in hours.items()),
+        schedule.holidays,
+    )
+    try:
+        return _compile_fields(*key)
+    except TypeError:  # a field that cannot be hashed (say, a list): compile it uncached
+        return _compile_fields.__wrapped__(schedule.timezone, hours, schedule.holidays)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile_fields(timezone: str, hours: Any, holidays: Iterable[str]) -> _Compiled:
+    tz = _zone(timezone)
     week: tuple[tuple[tuple[int, int], ...], ...]
-    if schedule.hours is None:
+    if hours is None:
         week = tuple(((0, _DAY_MIN),) for _ in DAYS)
     else:
         per_day: list[list[tuple[int, int]]] = [[] for _ in DAYS]
-        for day, intervals in schedule.hours.items():
+        for day, intervals in dict(hours).items():
             if day not in DAYS:
                 raise ValueError(f"unknown day {day!r} (expected one of {', '.join(DAYS)})")
             for start, end in intervals:
                 per_day[DAYS.index(day)].append(_interval_minutes(start, end))
         week = tuple(tuple(sorted(ivs)) for ivs in per_day)
-    holidays = frozenset(_parse_date(h) for h in schedule.holidays)
+    days_off = frozenset(_parse_date(h) for h in holidays)
 
     spans: list[tuple[int, int]] = []
     for i, minutes_of_day in enumerate(week):  # (a name of its own: a type of its own)
@@ -217,7 +234,7 @@ def _compile(schedule: Schedule) -> _Compiled:
             spans.append((base + s, base + e))
             spans.append((base + s - _WEEK_MIN, base + e - _WEEK_MIN))
     minutes = sum(e - s for s, e in _merge(spans, 0, _WEEK_MIN))
-    return _Compiled(tz, week, holidays, timedelta(minutes=minutes))
+    return _Compiled(tz, week, days_off, timedelta(minutes=minutes))
 
 
 def _merge(

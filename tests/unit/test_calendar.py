@@ -502,3 +502,26 @@ def test_next_working_instant_is_working(case):
     assert is_working(schedule, at) == (nxt == at)
     # Nothing between `at` and the next working instant counts as business time.
     assert business_seconds_between(schedule, at, nxt) == 0
+
+
+def test_a_schedule_is_compiled_once_and_answers_the_same():
+    """Every SLA view and deadline compiles its schedule: equal schedules share one
+    compilation (memoised on their fields), and a schedule whose fields cannot be hashed
+    is compiled all the same."""
+    from workflows import calendar
+
+    calendar._compile_fields.cache_clear()
+    start = local("Europe/Berlin", 2026, 12, 23, 16, 0)
+    a = Schedule.from_dict(
+        {"timezone": "Europe/Berlin", "hours": OFFICE, "holidays": ["2026-12-24"]}
+    )
+    b = Schedule.from_dict(
+        {"timezone": "Europe/Berlin", "hours": OFFICE, "holidays": ["2026-12-24"]}
+    )
+    first = add_business_seconds(a, start, 2 * HOUR)
+    assert add_business_seconds(b, start, 2 * HOUR) == first
+    assert calendar._compile_fields.cache_info().currsize == 1
+    assert calendar._compile_fields.cache_info().hits >= 1
+    unhashable = Schedule(timezone="Europe/Berlin", hours=OFFICE, holidays=["2026-12-24"])  # type: ignore[arg-type]
+    assert add_business_seconds(unhashable, start, 2 * HOUR) == first
+    assert first == local("Europe/Berlin", 2026, 12, 25, 10, 0)  # Thu 24th off, Fri 25th 9-10

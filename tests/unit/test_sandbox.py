@@ -7,17 +7,18 @@ import importlib
 import inspect
 import pkgutil
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.client import WorkflowFailureError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox._runner import _Instance
 
 import workflows
-from workflows.sandbox import workflow_runner
+from workflows.sandbox import IN_SANDBOX, CompiledOnceInstance, compiled, workflow_runner
 
 with workflow.unsafe.imports_passed_through():
     from workflows import calendar
@@ -44,6 +45,19 @@ class SeesTheWorkflowsModule:
     @workflow.run
     async def run(self) -> str:
         return getattr(calendar, "_sandbox_probe", "a fresh copy")
+
+
+@activity.defn(name="sandbox_probe_echo")
+async def echo(text: str) -> str:
+    return text
+
+
+@workflow.defn(name="SandboxProbeLocalActivity")
+class RunsALocalActivity:
+    @workflow.run
+    async def run(self, text: str) -> str:
+        timeout = timedelta(seconds=10)
+        return await workflow.execute_local_activity(echo, text, start_to_close_timeout=timeout)
 
 
 async def run_probe(env, probe, runner) -> str:
@@ -79,6 +93,58 @@ async def test_the_workflows_package_is_the_worker_s_own_not_a_copy(ts_env, monk
     assert await run_probe(ts_env, SeesTheWorkflowsModule, workflow_runner()) == "the worker's own"
     default = await run_probe(ts_env, SeesTheWorkflowsModule, SandboxedWorkflowRunner())
     assert default == "a fresh copy"
+
+
+async def test_the_sandbox_compiles_its_code_strings_once(ts_env):
+    """The SDK enters the sandbox by `exec` of a few code strings, per activation and per
+    payload: each is compiled once, then its code object runs (the same code, less CPU)."""
+    compiled.cache_clear()
+    assert await run_probe(ts_env, ConvertsToAZone, workflow_runner()) in ("CET", "CEST")
+    first = compiled.cache_info()
+    assert first.currsize > 0
+    assert await run_probe(ts_env, ConvertsToAZone, workflow_runner()) in ("CET", "CEST")
+    again = compiled.cache_info()
+    assert again.currsize == first.currsize  # nothing new to compile for a second run
+    assert again.hits > first.hits
+
+
+async def test_payload_contexts_read_directly_are_the_ones_the_sdk_makes(ts_env, monkeypatch):
+    """The runner reads each payload's serialization and storage context from the instance
+    in the sandbox directly: for every payload of a run with a local activity, what it
+    answers equals what the SDK's own path (an `exec` in the sandbox) answers."""
+    pairs: list[tuple[object, object]] = []
+    direct_reads = []  # the instance in the sandbox was there to read: no fallback taken
+
+    def checked(name):
+        direct, stock = getattr(CompiledOnceInstance, name), getattr(_Instance, name)
+
+        def both(self, command_info):
+            direct_reads.append(IN_SANDBOX in self.globals_and_locals)
+            got = direct(self, command_info)
+            pairs.append((got, stock(self, command_info)))
+            return got
+
+        return both
+
+    for name in ("get_serialization_context", "get_external_store_context"):
+        monkeypatch.setattr(CompiledOnceInstance, name, checked(name))
+    queue = f"sandbox-{uuid.uuid4().hex[:8]}"
+    worker = Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[RunsALocalActivity],
+        activities=[echo],
+        workflow_runner=workflow_runner(),
+    )
+    async with worker:
+        got = await ts_env.client.execute_workflow(
+            RunsALocalActivity.run, "hello", id=queue, task_queue=queue
+        )
+    assert got == "hello"
+    assert len(pairs) >= 4 and all(direct_reads)
+    kinds = {type(direct).__name__ for direct, _ in pairs}
+    assert {"ActivitySerializationContext", "WorkflowSerializationContext"} <= kinds, kinds
+    assert [direct for direct, _ in pairs] == [stock for _, stock in pairs]
 
 
 def _modules():
