@@ -1,4 +1,4 @@
-"""Start a new case's workflow: the update-with-start that POST /cases and the schedules share.
+"""Start a new case's workflow: the update-with-start of POST /cases (and of inbound mail).
 
 The case's id and number are reserved beforehand (so a retry names the same workflow id);
 its workflow's intake inserts the row. The update answers once intake has run.

@@ -10,7 +10,6 @@ fan-out's id; a broadcast's timeline event and outbox row are keyed by the fan-o
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,9 +26,9 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import outbox
+from activities.bulk_open import each, open_in_bulk
 from activities.db import event_once, transaction
 from activities.deps import Deps
-from activities.opening import open_many
 from models.cases import Case
 from models.customers import Asset
 from models.events import Event, EventCustomer
@@ -37,23 +36,13 @@ from workflows.actions import Action, ActionResult, ResolveInput
 from workflows.case import CaseWorkflow
 from workflows.case_data import CaseInput
 from workflows.fan_out_types import BatchDone, FanOutBatch, FanOutTarget, MajorStepResult
-from workflows.routing import ASSIGNED_SIGNAL
 from workflows.types import (
-    AssignedSignal,
-    AssignmentMade,
     NewCase,
     Opened,
-    OpenedCase,
     WhenOpened,
 )
 from workflows.vocabulary import ACTIVE, INVALID, NOT_ALLOWED, CaseState, Channel, FanOutKind, Role
 
-# Starts or updates in flight at once within a batch: enough to keep the server busy, few
-# enough not to crowd out the cases' own workflow tasks on a small machine.
-CONCURRENCY = 32
-# Children opened per transaction: one routing decision (the routing lock held once) for
-# this many intakes, short enough not to keep other cases' routing waiting long.
-INTAKE_CHUNK = 50
 MAX_LISTED_ASSETS = 20  # the child's description names at most this many assets
 BROADCAST_EVENT = "broadcast"
 HEARTBEAT_EVERY = 3.0  # seconds, while waiting on another workflow or the children
@@ -88,22 +77,6 @@ def describe(summary: str, assets: list[tuple[str, str | None, str | None]]) -> 
     more = len(lines) - MAX_LISTED_ASSETS
     listed = lines[:MAX_LISTED_ASSETS] + ([f"- and {more} more"] if more > 0 else [])
     return f"{summary}\n\nYour affected equipment:\n" + "\n".join(listed)
-
-
-async def each(items: list[Any], step: Callable[[Any], Awaitable[bool]]) -> int:
-    """Run `step` on every item, CONCURRENCY at a time, heartbeating; how many it applied to."""
-    gate = asyncio.Semaphore(CONCURRENCY)
-    applied = 0
-
-    async def one(item: Any) -> None:
-        nonlocal applied
-        async with gate:
-            if await step(item):
-                applied += 1
-            activity.heartbeat()
-
-    await asyncio.gather(*(one(i) for i in items))
-    return applied
 
 
 def refused(err: WorkflowUpdateFailedError) -> MajorStepResult:
@@ -304,48 +277,8 @@ class MajorCaseActivities:
                 parent_case_id=arg.major_case_id,
             )
 
-        for start in range(0, len(rows), INTAKE_CHUNK):
-            chunk = rows[start : start + INTAKE_CHUNK]
-            await self._open_chunk([(str(r.case_id), r.number, child(r)) for r in chunk])
-            activity.heartbeat()
+        await open_in_bulk(self.deps, [(str(r.case_id), r.number, child(r)) for r in rows])
         return BatchDone(len(rows), last=str(rows[-1].seq))
-
-    async def _open_chunk(self, cases: list[tuple[str, str, NewCase]]) -> None:
-        """Bulk intake: the chunk's rows, intake and routing in one transaction, then each
-        child's CaseWorkflow started with its intake done, then the other waiting cases the
-        routing assigned told. A rerun finds the rows and the routing decision (keyed) and
-        the workflows (fixed ids); a repeated `assigned` signal is ignored by its case."""
-        async with transaction(self.deps.sessions) as db:
-            opened, others = await open_many(db, self.deps, cases)
-        client, task_queue = activity.client(), activity.info().task_queue
-
-        async def start(case: tuple[tuple[str, str, NewCase], OpenedCase]) -> bool:
-            (case_id, number, _), made = case
-            try:
-                await client.start_workflow(
-                    CaseWorkflow.run,
-                    CaseInput(case_id, number, opened=made),  # the row is written: no `new`
-                    id=case_workflow_id(number),
-                    task_queue=task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )
-            except WorkflowAlreadyStartedError:  # opened and ended already
-                return False
-            return True
-
-        async def tell(made: AssignmentMade) -> bool:
-            signal = AssignedSignal(made.assignment_id, made.agent_id, made.notification_id)
-            try:
-                await client.get_workflow_handle(made.workflow_id).signal(ASSIGNED_SIGNAL, signal)
-            except RPCError as err:
-                if err.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                return False  # the case has ended meanwhile; its row says so
-            return True
-
-        await each([(c, opened[c[0]]) for c in cases if c[0] in opened], start)
-        await each(others, tell)
 
     async def _children(self, db: AsyncSession, arg: FanOutBatch, *columns: Any) -> list[Any]:
         query = select(Case.id, *columns).where(Case.parent_case_id == uuid.UUID(arg.major_case_id))

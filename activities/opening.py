@@ -13,7 +13,7 @@ import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -36,6 +36,9 @@ from workflows.types import (
 from workflows.vocabulary import CaseState
 
 log = logging.getLogger("casework.opening")
+_UNASSIGNED = select(Case.id).where(
+    Case.id.in_(bindparam("ids", expanding=True)), Case.assigned_agent_id.is_(None)
+)
 # One constant statement: a retried opening finds its row and inserts nothing.
 _INSERT = (
     insert(Case)
@@ -147,8 +150,15 @@ async def open_many(
     if not intakes:
         return {}, []
     ids = list(intakes)
+    # Only cases no one has yet: routing a case again would take its agent away (a rerun
+    # whose case another dispatch assigned meanwhile, a key an earlier run opened).
+    unassigned = await db.execute(_UNASSIGNED, {"ids": [uuid.UUID(i) for i in ids]})
+    waiting = {str(i) for i in unassigned.scalars()}
     routed = await dispatch(
-        db, key=f"{ids[0]}:bulk-intake", enqueue_more=ids, portal_url=deps.portal_url
+        db,
+        key=f"{ids[0]}:bulk-intake",
+        enqueue_more=[i for i in ids if i in waiting],
+        portal_url=deps.portal_url,
     )
     own: dict[str, list[AssignmentMade]] = {case_id: [] for case_id in ids}
     others: list[AssignmentMade] = []

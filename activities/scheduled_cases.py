@@ -1,25 +1,23 @@
 """Open the cases a scheduled run finds due, each once per its key, and record the run.
 
 Each case's key (plan + asset + due date, or entitlement + end date) gets a unique row with a
-reserved case id and number before its workflow starts; a retry, a rerun or a second run at
-the same time finds that row, so it names the same workflow id (`case-<number>`) and the
-update-with-start joins it (USE_EXISTING) or finds it ended (REJECT_DUPLICATE): one case.
+reserved case id and number before its case opens; a retry, a rerun or a second run at the
+same time finds that row, so it names the same case row and workflow id (`case-<number>`).
+The page's cases open in bulk (activities/bulk_open.py): their intake in chunks, each
+workflow started with its intake done, joined if running (USE_EXISTING) and never started
+again once ended (REJECT_DUPLICATE): one case.
 """
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio import activity
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.case_start import start_case
+from activities.bulk_open import open_in_bulk
 from activities.db import transaction
 from activities.deps import Deps
 from models.cases import case_number_seq, format_case_number
@@ -29,11 +27,6 @@ from workflows.scheduled_types import RunRecord, RunSummary
 from workflows.types import NewCase
 
 log = logging.getLogger("casework.scheduled")
-# Cases of one page started at once, as the intake bench keeps 50 POSTs in flight (the dev
-# server's one history shard, not this, bounds the rate).
-STARTS_AT_ONCE = 50
-# How long one start waits for its case's intake; past it the activity is retried.
-INTAKE_WAIT = timedelta(seconds=30)
 _RESERVE = insert(ScheduledCase).on_conflict_do_nothing(index_elements=["key"])
 
 
@@ -94,34 +87,16 @@ async def open_once(deps: Deps, run_key: str, dues: list[Due]) -> int:
         return 0
     async with transaction(deps.sessions) as db:
         rows = await reserve(db, run_key, dues)
-    client, task_queue = activity.client(), activity.info().task_queue
-    gate = asyncio.Semaphore(STARTS_AT_ONCE)
-
-    async def start(due: Due) -> bool:
-        row = rows[due.key]
-        async with gate:
-            try:
-                await start_case(
-                    client,
-                    task_queue=task_queue,
-                    case_id=str(row.case_id),
-                    number=row.number,
-                    new=due.new,
-                    timeout=INTAKE_WAIT,
-                )
-            except WorkflowAlreadyStartedError:
-                return True  # opened before, and has run its course
-            except WorkflowUpdateFailedError as err:
-                # Intake refused it for good (say the asset went meanwhile): no case exists.
-                # Free the key, so a later run may open it once the data is right.
-                log.warning("scheduled case %s not opened: %s", due.key, err.cause or err)
-                async with transaction(deps.sessions) as db:
-                    await db.delete(await db.get(ScheduledCase, row.id))
-                return False
-        return True
-
-    opened = await asyncio.gather(*(start(d) for d in dues))
-    return sum(opened)
+    cases = [(str(rows[d.key].case_id), rows[d.key].number, d.new) for d in dues]
+    failed = await open_in_bulk(deps, cases)
+    if failed:
+        # Intake refused these for good (say the asset went meanwhile): no case exists. Free
+        # their keys, so a later run may open them once the data is right.
+        log.warning("%d scheduled case(s) of run %s not opened", len(failed), run_key)
+        ids = [uuid.UUID(i) for i in failed]
+        async with transaction(deps.sessions) as db:
+            await db.execute(delete(ScheduledCase).where(ScheduledCase.case_id.in_(ids)))
+    return len(dues) - len(failed)
 
 
 async def record_run(deps: Deps, arg: RunRecord) -> RunSummary:

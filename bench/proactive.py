@@ -36,7 +36,7 @@ TIMEOUT_PER_CHILD = 0.25  # seconds allowed per child before a phase is given up
 
 
 def fan_out_concurrency() -> int:
-    from activities.major_cases import CONCURRENCY
+    from activities.bulk_open import CONCURRENCY
 
     return CONCURRENCY
 

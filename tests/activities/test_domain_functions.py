@@ -182,3 +182,28 @@ async def test_bulk_intake_leaves_out_a_case_that_fails_for_good_and_opens_the_r
 
         assert await db.get(Case, uuid.UUID(ids[1])) is None
         assert (await db.get(Case, uuid.UUID(ids[2]))).state == CaseState.OPEN
+
+
+async def test_a_bulk_intake_rerun_keeps_the_agent_another_dispatch_gave_meanwhile(sessions):
+    """The first attempt found no agent (its case waits); before its rerun an agent came
+    and another dispatch assigned the case: the rerun must not take that agent away."""
+    from activities.opening import open_many
+    from models.cases import Assignment, Case
+    from tests.conftest import make_deps
+    from workflows.types import NewCase
+
+    case_id = str(uuid.uuid4())
+    batch = [(case_id, "CS0000031", NewCase("Outage", Channel.EVENT, requester_email="c@x.test"))]
+    deps = make_deps(sessions)
+    async with transaction(sessions) as db:
+        got, _ = await open_many(db, deps, batch)
+    assert got[case_id].routed.assignments == []
+    ann = await f.agent(sessions, "Ann")
+    async with transaction(sessions) as db:
+        await routing.dispatch(db, key="agent-available:ann", portal_url=PORTAL)
+    async with transaction(sessions) as db:  # the batch's activity, retried
+        await open_many(db, deps, batch)
+    async with sessions() as db:
+        assert (await db.get(Case, uuid.UUID(case_id))).assigned_agent_id == ann.id
+        made = await db.execute(select(Assignment.id).where(Assignment.case_id == case_id))
+        assert len(made.all()) == 1  # not taken away and given again

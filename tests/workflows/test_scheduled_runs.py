@@ -80,3 +80,35 @@ async def test_an_ending_entitlement_opens_one_case_however_often_expiry_runs(se
             (case,) = (await db.execute(select(Case))).scalars().all()
         assert (case.account_id, case.contact_id) == (acct.id, ada.id)
         assert case.subject == f"Entitlement Gold ends on {ending.ends_on.isoformat()}: renewal"
+
+
+async def test_a_case_intake_refuses_frees_its_key_and_the_page_still_opens(sessions, ts_env):
+    """A page of two due cases, one of which names a product that is gone (its insert breaks
+    a foreign key): the other opens, with its workflow; the refused one leaves no case and
+    no key, so a later run may open it once the data is right."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.scheduled_cases import Due, open_once
+    from models.scheduled import ScheduledCase
+    from tests.workflows.helpers import described
+    from workflows.types import NewCase
+    from workflows.upkeep import CHANNEL
+
+    bea = await f.consumer(sessions, "Bea", email="bea@x.test")
+    today = date.today()
+    gone = str(uuid.uuid4())
+    dues = [
+        Due(f"ok:{uuid.uuid4()}", today, NewCase("Service", CHANNEL, consumer_id=str(bea.id))),
+        Due(f"gone:{uuid.uuid4()}", today, NewCase("Service", CHANNEL, product_id=gone)),
+    ]
+    opened = await ActivityEnvironment(client=ts_env.client).run(
+        open_once, make_deps(sessions), "run-test", dues
+    )
+    assert opened == 1
+    async with sessions() as db:
+        keys = (await db.execute(select(ScheduledCase))).scalars().all()
+        (case,) = (await db.execute(select(Case))).scalars().all()
+    assert [k.key for k in keys] == [dues[0].key] and keys[0].case_id == case.id
+    assert case.state == "open"
+    handle = ts_env.client.get_workflow_handle(case.workflow_id)
+    assert (await described(handle)).type.name == "CaseWorkflow"
