@@ -1,5 +1,5 @@
 """maintenance: one run of a maintenance plan over 1,000 assets on the stack (a Temporal
-Schedule triggered; 200 assets a page; each case opened by update-with-start with its work
+Schedule triggered; 200 assets a page; the cases opened in bulk, each with its work
 order): seconds until the run records its counts, cases/s, and a second run over the same due
 dates (opens nothing). Baseline, same run: the same number of bare workflows (start + one
 no-op activity + complete) at concurrency 50.
