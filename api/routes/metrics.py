@@ -36,11 +36,11 @@ async def first_time_fix(
     return await metrics.first_time_fix(db=db, since=since, until=until)
 
 
-def no_options() -> dict:
+async def no_options() -> dict:
     return {}
 
 
-def bucket_option(bucket: Literal["day", "week"] = "week") -> dict:
+async def bucket_option(bucket: Literal["day", "week"] = "week") -> dict:
     """The backlog's period: open cases at the end of each day or week."""
     return {"bucket": bucket}
 
