@@ -200,13 +200,15 @@ async def _assign_waiting(
     result: DispatchResult,
     portal_url: str,
 ) -> None:
+    # Plain rows, not locked: every routing decision already runs under the routing lock,
+    # and a change of availability starts a dispatch of its own. An agent at capacity can
+    # take nothing in this decision (loads only grow in it): with no one left, the waiting
+    # line (up to BATCH rows, locked) is not even read, the usual case in a backlog.
+    agents = [a for a in (await db.execute(_AVAILABLE)).all() if loads.get(a.id, 0) < a.capacity]
+    if not agents:
+        return
     waiting = (await db.execute(_WAITING)).all()
     if not waiting:
-        return
-    # Plain rows, not locked: every routing decision already runs under the routing lock,
-    # and a change of availability starts a dispatch of its own.
-    agents = (await db.execute(_AVAILABLE)).all()
-    if not agents:
         return
     refs = {a.id: outbox.AgentRef(a.name, a.email) for a in agents}
     candidates = [
