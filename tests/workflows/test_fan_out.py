@@ -15,6 +15,17 @@ from workflows.fan_out_types import FanOutInput, FanOutResult
 from workflows.vocabulary import FanOutKind
 
 
+async def resolves_of(sessions, ids) -> list:
+    """(case id, how many `resolve` events) of each of the cases that has any."""
+    async with sessions() as db:
+        found = await db.execute(
+            select(CaseEvent.case_id, func.count())
+            .where(CaseEvent.kind == "resolve", CaseEvent.case_id.in_(ids))
+            .group_by(CaseEvent.case_id)
+        )
+        return list(found.all())
+
+
 async def test_a_resolve_fan_out_across_runs_resolves_each_active_child_once(sessions, fresh_env):
     client = fresh_env.client
     acct = await f.account(sessions)
@@ -48,14 +59,8 @@ async def test_a_resolve_fan_out_across_runs_resolves_each_active_child_once(ses
         assert result.step.ok and result.done == 5
         last_run = (await described(handle)).execution.run_id
         assert await runs_before(client, fan_out_id, last_run) >= 2  # it continued as new
+        resolves = await resolves_of(sessions, ids)
         async with sessions() as db:
-            resolves = (
-                await db.execute(
-                    select(CaseEvent.case_id, func.count())
-                    .where(CaseEvent.kind == "resolve", CaseEvent.case_id.in_(ids))
-                    .group_by(CaseEvent.case_id)
-                )
-            ).all()
             cancelled = await db.get(Case, children[0].id)
         assert sorted(n for _, n in resolves) == [1, 1, 1, 1]
         assert children[0].id not in {c for c, _ in resolves}
@@ -92,14 +97,8 @@ async def test_a_major_case_resolved_by_its_work_order_resolves_its_children(ses
             row = await wait_row(sessions, child.id, lambda c: c.state == "resolved")
             assert row.resolution == resolved.resolution
             assert "Replaced the line card." in row.resolution
+        resolves = await resolves_of(sessions, ids)
         async with sessions() as db:
-            resolves = (
-                await db.execute(
-                    select(CaseEvent.case_id, func.count())
-                    .where(CaseEvent.kind == "resolve", CaseEvent.case_id.in_(ids))
-                    .group_by(CaseEvent.case_id)
-                )
-            ).all()
             cancelled = await db.get(Case, children[0].id)
         assert sorted(n for _, n in resolves) == [1, 1]
         assert cancelled.state == "cancelled"
