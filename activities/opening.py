@@ -87,6 +87,25 @@ async def insert_case(db: AsyncSession, case_id: str, number: str, new: NewCase)
     )
 
 
+async def take_in(
+    db: AsyncSession, deps: Deps, case_id: str, number: str, new: NewCase | None
+) -> IntakeResult:
+    """The new case's row (when `new` is given) and its intake, in the caller's transaction;
+    the opener's request for a visit rides along."""
+    if new is not None:
+        await insert_case(db, case_id, number, new)
+    got = await intake(
+        db,
+        case_id=case_id,
+        default_queue=deps.default_queue,
+        reopen_window_seconds=deps.default_reopen_window_seconds,
+        portal_url=deps.portal_url,
+    )
+    if new is not None and new.field_service:  # the opener asks for a visit
+        got.field_service = new.field_service
+    return got
+
+
 class OpeningActivities:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -96,17 +115,7 @@ class OpeningActivities:
         """Idempotent: a retry after the commit finds the intake and the routing it made."""
         d = self.deps
         async with transaction(d.sessions) as db:
-            if arg.new is not None:
-                await insert_case(db, arg.case_id, arg.number, arg.new)
-            got = await intake(
-                db,
-                case_id=arg.case_id,
-                default_queue=d.default_queue,
-                reopen_window_seconds=d.default_reopen_window_seconds,
-                portal_url=d.portal_url,
-            )
-            if arg.new is not None and arg.new.field_service:  # the opener asks for a visit
-                got.field_service = arg.new.field_service
+            got = await take_in(db, d, arg.case_id, arg.number, arg.new)
             first = DispatchInput.at_intake(arg.case_id)
             routed = await dispatch(db, **asdict(first), portal_url=d.portal_url)
         return OpenedCase(got, routed)
@@ -131,22 +140,11 @@ async def open_many(
     for case_id, number, new in cases:
         try:
             async with db.begin_nested():
-                await insert_case(db, case_id, number, new)
-                got = await intake(
-                    db,
-                    case_id=case_id,
-                    default_queue=deps.default_queue,
-                    reopen_window_seconds=deps.default_reopen_window_seconds,
-                    portal_url=deps.portal_url,
-                )
+                intakes[case_id] = await take_in(db, deps, case_id, number, new)
         except Exception as err:
             if not fails_for_good(err):
                 raise  # the database is away: the whole batch is retried
             log.warning("case %s (%s) not opened: %s", number, case_id, err)
-            continue
-        if new.field_service:
-            got.field_service = new.field_service
-        intakes[case_id] = got
     if not intakes:
         return {}, []
     ids = list(intakes)

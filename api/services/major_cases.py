@@ -49,16 +49,6 @@ def request_id(case_id: uuid.UUID, what: str, idempotency_key: str | None) -> st
     return f"key-{digest[:KEY_DIGEST]}"
 
 
-async def is_major(db, case_id: uuid.UUID) -> bool:
-    """A case with children, or an event's major case."""
-    return (await major_of(db, case_id))[0]
-
-
-async def event_of(db, case_id: uuid.UUID) -> str | None:
-    """The id of the event whose major case this is, if it is one."""
-    return (await major_of(db, case_id))[1]
-
-
 async def task_queue_of(client: Client, workflow_id: str) -> str:
     """The task queue a running workflow is on (its fan-out runs on the same workers)."""
     described = await client.workflow_service.describe_workflow_execution(
@@ -108,14 +98,16 @@ def refusal(step: MajorStepResult | None) -> None:
         raise Problem(422 if step.refusal_type == INVALID else 409, step.message or "refused")
 
 
-async def major_case(db, who: Principal, case_id: uuid.UUID) -> Case:
-    """The case, if the caller may see it, is not ended, and is major (409 otherwise)."""
+async def major_case(db, who: Principal, case_id: uuid.UUID) -> tuple[Case, str | None]:
+    """The case, if the caller may see it, is not ended, and is major (409 otherwise), with
+    the id of the event it is the major case of, if any."""
     case = await cases.visible_case(db=db, who=who, case_id=case_id)
     if case.state in TERMINAL:
         raise Problem(409, f"the case is {case.state}")
-    if not await is_major(db, case_id):
+    major, event_ref = await major_of(db, case_id)
+    if not major:
         raise Problem(409, "only a major case (one with children) can do this")
-    return case
+    return case, event_ref
 
 
 async def on_major(
@@ -123,6 +115,7 @@ async def on_major(
     client: Client,
     case_id: uuid.UUID,
     workflow_id: str,
+    event_ref: str | None,
     kind: FanOutKind,
     fan_out_id: str,
     text: str | None,
@@ -130,7 +123,6 @@ async def on_major(
 ) -> None:
     """Run a fan-out on a case made major (or an event's major case): its own step answered
     here (a refusal as 409/422), the children's in batches after."""
-    event_ref = await event_of(db, case_id)
     await db.rollback()  # hold no connection while the workflows work
     step = await fan_out(
         client,
@@ -160,11 +152,19 @@ async def broadcast(
 ) -> dict:
     """Tell every child's customer once; the answer is the major case's view."""
     require(who, *LINKERS)
-    case = await major_case(db, who, case_id)
+    case, event_ref = await major_case(db, who, case_id)
     fan_out_id = f"broadcast-{case_id}-{request_id(case_id, 'broadcast', idempotency_key)}"
     actor = (who.role, str(who.subject_id) if who.subject_id else None)
     await on_major(
-        db, client, case_id, case.workflow_id, FanOutKind.BROADCAST, fan_out_id, body, actor
+        db,
+        client,
+        case_id,
+        case.workflow_id,
+        event_ref,
+        FanOutKind.BROADCAST,
+        fan_out_id,
+        body,
+        actor,
     )
     return await cases.get(db=db, who=who, case_id=case_id)
 
