@@ -21,6 +21,7 @@ from api.auth import Principal
 from api.errors import Problem, not_found
 from api.pagination import cut, page
 from api.schemas.events import EventClear, MonitoringEventCreate
+from api.services.cases import recorded
 from api.services.major_cases import fan_out, refusal
 from api.updates import run_update
 from models.cases import Case, Notification, format_case_number
@@ -258,6 +259,12 @@ async def clear(
         actor_role=who.role,
         actor_id=str(who.subject_id) if who.subject_id else None,
     )
+    update_id = f"{open_fan_out_id(event)}-clear"
+
+    async def applied(update_id: str) -> bool:  # a lost answer is no 429 for a done resolve
+        async with sessions() as db:
+            return await recorded(db, event.major_case_id, Action.RESOLVE, update_id)
+
     try:
         await run_update(
             client.get_workflow_handle(f"case-{event.major_number}"),
@@ -265,8 +272,9 @@ async def clear(
             arg,
             action=Action.RESOLVE,
             what="major case",
-            update_id=f"{open_fan_out_id(event)}-clear",
+            update_id=update_id,
             missing_ok=True,
+            applied=applied,
         )
     except Problem as err:  # resolved by an agent already: no refusal, the event is cleared
         if err.status != 409:
