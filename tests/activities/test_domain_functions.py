@@ -207,3 +207,24 @@ async def test_a_bulk_intake_rerun_keeps_the_agent_another_dispatch_gave_meanwhi
         assert (await db.get(Case, uuid.UUID(case_id))).assigned_agent_id == ann.id
         made = await db.execute(select(Assignment.id).where(Assignment.case_id == case_id))
         assert len(made.all()) == 1  # not taken away and given again
+
+
+async def test_with_every_agent_at_capacity_routing_does_not_touch_the_waiting_line(sessions):
+    """In a backlog (no agent with room), a routing decision reads no waiting case: a case of
+    the line held FOR UPDATE elsewhere does not hold the decision up."""
+    import asyncio
+
+    from models.cases import Case
+
+    ann = await f.agent(sessions, "Ann", capacity=1)
+    await rows.case(sessions, number=1, assigned_agent_id=ann.id)  # Ann is full
+    waiting = await rows.case(sessions, number=2, waiting_since=datetime(2026, 1, 1, tzinfo=UTC))
+    async with sessions() as holder, holder.begin():
+        await holder.execute(select(Case.id).where(Case.id == waiting.id).with_for_update())
+
+        async def decide():
+            async with transaction(sessions) as db:
+                return await routing.dispatch(db, key="backlog", portal_url=PORTAL)
+
+        routed = await asyncio.wait_for(decide(), timeout=5)
+    assert routed.assignments == []
