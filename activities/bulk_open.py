@@ -4,7 +4,10 @@ intake done. An event's children (activities/major_cases.py) and a scheduled run
 
 Each chunk is one transaction (`opening.open_many`: the rows, their intake and one routing
 decision), then each case's CaseWorkflow is started with what intake made
-(`CaseInput.opened`), then the other waiting cases the routing assigned are told. A rerun
+(`CaseInput.opened`), then the other waiting cases the routing assigned are told. The next
+chunk's transaction runs while this one's workflows start (the database and the server work
+side by side), and each start asks the server for the case's first workflow task in its
+answer (eager start: this worker runs it, no trip through the task queue). A rerun
 finds the rows, the intake and the routing decision (keyed), and the workflows (fixed ids:
 `case-<number>`); a repeated `assigned` signal is ignored by its case.
 """
@@ -56,15 +59,31 @@ async def open_in_bulk(deps: Deps, cases: NewCases) -> set[str]:
     """Open the cases, chunk by chunk, from within an activity; the ids of those that could
     not be opened (they failed for good: no row, no workflow)."""
     failed: set[str] = set()
-    for start in range(0, len(cases), INTAKE_CHUNK):
-        failed |= await _open_chunk(deps, cases[start : start + INTAKE_CHUNK])
-        activity.heartbeat()
+    starting: asyncio.Task[None] | None = None  # the previous chunk's starts
+    try:
+        for first in range(0, len(cases), INTAKE_CHUNK):
+            chunk = cases[first : first + INTAKE_CHUNK]
+            async with transaction(deps.sessions) as db:
+                opened, others = await open_many(db, deps, chunk)
+            failed |= {case_id for case_id, _, _ in chunk if case_id not in opened}
+            if starting is not None:
+                await starting
+            starting = asyncio.create_task(_start_chunk(chunk, opened, others))
+            activity.heartbeat()
+        if starting is not None:
+            await starting
+    finally:
+        if starting is not None and not starting.done():  # this chunk failed: stop the other
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
     return failed
 
 
-async def _open_chunk(deps: Deps, cases: NewCases) -> set[str]:
-    async with transaction(deps.sessions) as db:
-        opened, others = await open_many(db, deps, cases)
+async def _start_chunk(
+    chunk: NewCases, opened: dict[str, OpenedCase], others: list[AssignmentMade]
+) -> None:
+    """Start the chunk's opened cases' workflows, then tell the other cases the routing
+    assigned."""
     client, task_queue = activity.client(), activity.info().task_queue
 
     async def start(case: tuple[tuple[str, str, NewCase], OpenedCase]) -> bool:
@@ -78,6 +97,8 @@ async def _open_chunk(deps: Deps, cases: NewCases) -> set[str]:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 # A case that has run its course is not started again.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # This worker polls the task queue: the first task comes in the answer.
+                request_eager_start=True,
             )
         except WorkflowAlreadyStartedError:  # opened and ended already
             return False
@@ -93,6 +114,5 @@ async def _open_chunk(deps: Deps, cases: NewCases) -> set[str]:
             return False  # the case has ended meanwhile; its row says so
         return True
 
-    await each([(c, opened[c[0]]) for c in cases if c[0] in opened], start)
+    await each([(c, opened[c[0]]) for c in chunk if c[0] in opened], start)
     await each(others, tell)
-    return {case_id for case_id, _, _ in cases if case_id not in opened}
