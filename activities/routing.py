@@ -36,11 +36,9 @@ WAITING_COLUMNS = (
     Case.requester_name,
 )
 # Constant statements: compiled once, each call binds its values.
-_LOADS = (
-    select(Case.assigned_agent_id, func.count())
-    .where(Case.state.in_(ACTIVE), Case.assigned_agent_id.is_not(None))
-    .group_by(Case.assigned_agent_id)
-)
+# Each agent's open cases: a counter a trigger keeps (migration 0016), one row per agent
+# whatever the number of open cases.
+_LOADS = select(Agent.id, Agent.open_cases).where(Agent.open_cases > 0)
 _DECISIONS = (
     select(
         Assignment.id, Assignment.case_id, Assignment.agent_id, Case.workflow_id, Notification.id
@@ -97,8 +95,7 @@ _ASSIGN = insert(cast(Table, Assignment.__table__))
 
 
 async def agent_loads(db: AsyncSession) -> dict[uuid.UUID, int]:
-    rows = (await db.execute(_LOADS)).all()
-    return {agent_id: load for agent_id, load in rows if agent_id is not None}
+    return {agent_id: load for agent_id, load in (await db.execute(_LOADS)).all()}
 
 
 async def previous_decisions(db: AsyncSession, key: str) -> list[AssignmentMade]:

@@ -35,6 +35,9 @@ class Agent(IdMixin, Base):
     role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
     # Round-robin and tie-breaking order: the agent who waited longest goes first.
     last_assigned_at: Mapped[datetime | None]
+    # The agent's open (ACTIVE) cases, kept by a trigger on `cases` (migration 0016) in the
+    # transaction that assigns, reassigns or closes one: routing reads it, never writes it.
+    open_cases: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AccountTeamMember(Base):

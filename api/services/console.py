@@ -93,15 +93,7 @@ async def queue_counts(*, db, visible) -> list[dict]:
     ]
 
 
-AGENT_LOADS = (
-    select(Case.assigned_agent_id, func.count())
-    .where(Case.state.in_(ACTIVE), Case.assigned_agent_id.is_not(None))
-    .group_by(Case.assigned_agent_id)
-)
-
-
 async def agent_rows(*, db) -> list[dict]:
-    loads = dict((await db.execute(AGENT_LOADS)).all())
     agents = (await db.execute(select(Agent).order_by(Agent.name).limit(500))).scalars()
     return [
         {
@@ -109,9 +101,9 @@ async def agent_rows(*, db) -> list[dict]:
             "name": a.name,
             "role": a.role,
             "status": a.status,
-            "load": loads.get(a.id, 0),
+            "load": a.open_cases,
             "capacity": a.capacity,
-            "percent": min(100, round(100 * loads.get(a.id, 0) / a.capacity))
+            "percent": min(100, round(100 * a.open_cases / a.capacity))
             if a.capacity
             else 100,
         }

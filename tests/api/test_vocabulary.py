@@ -47,6 +47,18 @@ async def test_the_databases_partial_indexes_name_the_active_states(sessions):
     assert set(ACTIVE) < set(CaseState)
 
 
+async def test_the_agents_open_case_counter_counts_the_active_states(sessions):
+    """The trigger that keeps agents.open_cases (migration 0016) names ACTIVE, twice."""
+    async with sessions() as db:
+        source = (
+            await db.execute(
+                text("SELECT prosrc FROM pg_proc WHERE proname = 'casework_agent_open_cases'")
+            )
+        ).scalar_one()
+    lists = re.findall(r"state IN \(([^)]*)\)", source)
+    assert len(lists) == 2 and all(named_states(names) == set(ACTIVE) for names in lists)
+
+
 async def test_the_action_path_parameter_is_the_action_enum_with_each_action_described(api):
     doc = (await api.get("/openapi.json")).json()
     operation = doc["paths"]["/api/v1/cases/{case_id}/actions/{action}"]["post"]
