@@ -103,9 +103,7 @@ async def agent_rows(*, db) -> list[dict]:
             "status": a.status,
             "load": a.open_cases,
             "capacity": a.capacity,
-            "percent": min(100, round(100 * a.open_cases / a.capacity))
-            if a.capacity
-            else 100,
+            "percent": min(100, round(100 * a.open_cases / a.capacity)) if a.capacity else 100,
         }
         for a in agents
     ]
