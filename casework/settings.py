@@ -62,11 +62,13 @@ class Settings(BaseSettings):
     default_queue: str = Field("support", validation_alias="CASEWORK_DEFAULT_QUEUE")
     default_reopen_window_seconds: int = 7 * 24 * 3600
     worker_max_activities: int = Field(100, validation_alias="CASEWORK_WORKER_MAX_ACTIVITIES")
-    # Running cases kept in the worker's memory between their steps; a case not in the cache
-    # is rebuilt by replaying its history when it next has work (memory against CPU).
     # Mails the outbox relay has in flight at once (each worker process runs a relay).
     outbox_senders: int = Field(4, ge=1, validation_alias="CASEWORK_OUTBOX_SENDERS")
-    worker_cache: int = Field(1000, ge=1, validation_alias="CASEWORK_WORKER_CACHE")
+    # Running cases kept in the worker's memory between their steps; a case not in the cache
+    # is rebuilt by replaying its history when it next has work (memory against CPU: about
+    # 0.11 MB a cached case, so 1.1 GB when full; an action on an evicted case measured +6 ms
+    # of worker and +4 ms of Temporal CPU). Temporal's Go SDK defaults to the same 10,000.
+    worker_cache: int = Field(10_000, ge=1, validation_alias="CASEWORK_WORKER_CACHE")
     # One JSON object per line for `casework api` and `casework worker` (a log collector reads
     # it), or text for people reading a console.
     log_format: Literal["json", "text"] = Field("json", validation_alias="CASEWORK_LOG_FORMAT")
