@@ -36,11 +36,7 @@ from workflows.actions import Action, ActionResult, ResolveInput
 from workflows.case import CaseWorkflow
 from workflows.case_data import CaseInput
 from workflows.fan_out_types import BatchDone, FanOutBatch, FanOutTarget, MajorStepResult
-from workflows.types import (
-    NewCase,
-    Opened,
-    WhenOpened,
-)
+from workflows.types import NewCase, Opened, WhenOpened
 from workflows.vocabulary import ACTIVE, INVALID, NOT_ALLOWED, CaseState, Channel, FanOutKind, Role
 
 MAX_LISTED_ASSETS = 20  # the child's description names at most this many assets

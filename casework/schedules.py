@@ -1,11 +1,12 @@
 """The Temporal Schedules: one per maintenance plan, the entitlement expiry's and the daily
 housekeeping's (these two created, or brought up to the settings, each time a worker starts).
 
-Both are listed in the Temporal UI (Schedules) and by `temporal schedule list`.
+All are listed in the Temporal UI (Schedules) and by `temporal schedule list`.
 """
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -33,21 +34,19 @@ POLICY = SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ONE)
 DAY_SECONDS = 24 * 3600
 
 
-def _schedule(action: ScheduleActionStartWorkflow, every_seconds: int) -> Schedule:
-    every = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=every_seconds))])
-    return Schedule(action=action, spec=every, policy=POLICY)
+def _schedule(run: Any, arg: Any, workflow_id: str, settings: Settings, every: int) -> Schedule:
+    """Start `run(arg)` as `workflow_id` on the cases' task queue every `every` seconds."""
+    action = ScheduleActionStartWorkflow(run, arg, id=workflow_id, task_queue=settings.task_queue)
+    spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=every))])
+    return Schedule(action=action, spec=spec, policy=POLICY)
 
 
 def plan_schedule(plan_id: str, settings: Settings) -> Schedule:
     """A plan's runs look at every asset's own due date, so they run daily (by default),
     whatever the plan's interval: each asset falls due on its own day."""
-    action = ScheduleActionStartWorkflow(
-        MaintenanceRunWorkflow.run,
-        ScheduledRunInput(plan_id=plan_id),
-        id=plan_run_id(plan_id),
-        task_queue=settings.task_queue,
-    )
-    return _schedule(action, settings.scheduled_check_seconds)
+    arg = ScheduledRunInput(plan_id=plan_id)
+    run = MaintenanceRunWorkflow.run
+    return _schedule(run, arg, plan_run_id(plan_id), settings, settings.scheduled_check_seconds)
 
 
 async def create_plan_schedule(client: Client, plan_id: str, settings: Settings) -> str:
@@ -71,23 +70,14 @@ async def trigger(client: Client, schedule_id: str) -> None:
 
 
 def expiry_schedule(settings: Settings) -> Schedule:
-    action = ScheduleActionStartWorkflow(
-        EntitlementExpiryWorkflow.run,
-        ScheduledRunInput(lead_days=settings.entitlement_expiry_lead_days),
-        id="entitlement-expiry-run",
-        task_queue=settings.task_queue,
-    )
-    return _schedule(action, settings.scheduled_check_seconds)
+    arg = ScheduledRunInput(lead_days=settings.entitlement_expiry_lead_days)
+    run, every = EntitlementExpiryWorkflow.run, settings.scheduled_check_seconds
+    return _schedule(run, arg, "entitlement-expiry-run", settings, every)
 
 
 def housekeeping_schedule(settings: Settings) -> Schedule:
-    action = ScheduleActionStartWorkflow(
-        HousekeepingWorkflow.run,
-        PurgeInput(after_days=settings.purge_after_days),
-        id="housekeeping-run",
-        task_queue=settings.task_queue,
-    )
-    return _schedule(action, DAY_SECONDS)
+    arg = PurgeInput(after_days=settings.purge_after_days)
+    return _schedule(HousekeepingWorkflow.run, arg, "housekeeping-run", settings, DAY_SECONDS)
 
 
 async def ensure_schedule(client: Client, schedule_id: str, wanted: Schedule) -> None:
@@ -103,11 +93,7 @@ async def ensure_schedule(client: Client, schedule_id: str, wanted: Schedule) ->
         await client.get_schedule_handle(schedule_id).update(to_settings)
 
 
-async def ensure_expiry_schedule(client: Client, settings: Settings) -> None:
-    await ensure_schedule(client, EXPIRY_SCHEDULE_ID, expiry_schedule(settings))
-
-
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     """Every schedule a worker keeps: the entitlement expiry's and the housekeeping's."""
-    await ensure_expiry_schedule(client, settings)
+    await ensure_schedule(client, EXPIRY_SCHEDULE_ID, expiry_schedule(settings))
     await ensure_schedule(client, HOUSEKEEPING_SCHEDULE_ID, housekeeping_schedule(settings))

@@ -110,37 +110,6 @@ async def major_case(db, who: Principal, case_id: uuid.UUID) -> tuple[Case, str 
     return case, event_ref
 
 
-async def on_major(
-    db,
-    client: Client,
-    case_id: uuid.UUID,
-    workflow_id: str,
-    event_ref: str | None,
-    kind: FanOutKind,
-    fan_out_id: str,
-    text: str | None,
-    actor: tuple[str, str | None],
-) -> None:
-    """Run a fan-out on a case made major (or an event's major case): its own step answered
-    here (a refusal as 409/422), the children's in batches after."""
-    await db.rollback()  # hold no connection while the workflows work
-    step = await fan_out(
-        client,
-        await task_queue_of(client, workflow_id),
-        FanOutInput(
-            kind=kind,
-            major_case_id=str(case_id),
-            major_number=workflow_id.removeprefix("case-"),
-            fan_out_id=fan_out_id,
-            event_ref=event_ref,
-            text=text,
-            actor_role=actor[0],
-            actor_id=actor[1],
-        ),
-    )
-    refusal(step)
-
-
 async def broadcast(
     *,
     db,
@@ -150,22 +119,29 @@ async def broadcast(
     body: str,
     idempotency_key: str | None,
 ) -> dict:
-    """Tell every child's customer once; the answer is the major case's view."""
+    """Tell every child's customer once; the answer is the major case's view. The major
+    case's own step (its timeline event) is answered here (a refusal as 409/422), the
+    children's follow in batches."""
     require(who, *LINKERS)
     case, event_ref = await major_case(db, who, case_id)
     fan_out_id = f"broadcast-{case_id}-{request_id(case_id, 'broadcast', idempotency_key)}"
-    actor = (who.role, str(who.subject_id) if who.subject_id else None)
-    await on_major(
-        db,
+    workflow_id = case.workflow_id  # read before the rollback expires the row
+    await db.rollback()  # hold no connection while the workflows work
+    step = await fan_out(
         client,
-        case_id,
-        case.workflow_id,
-        event_ref,
-        FanOutKind.BROADCAST,
-        fan_out_id,
-        body,
-        actor,
+        await task_queue_of(client, workflow_id),
+        FanOutInput(
+            kind=FanOutKind.BROADCAST,
+            major_case_id=str(case_id),
+            major_number=workflow_id.removeprefix("case-"),
+            fan_out_id=fan_out_id,
+            event_ref=event_ref,
+            text=body,
+            actor_role=who.role,
+            actor_id=str(who.subject_id) if who.subject_id else None,
+        ),
     )
+    refusal(step)
     return await cases.get(db=db, who=who, case_id=case_id)
 
 
